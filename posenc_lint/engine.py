@@ -1,0 +1,200 @@
+"""Parse a file once, build its model, run the selected rules and place the findings."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tokenize
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Optional, Union
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from posenc_lint import noqa
+from posenc_lint.config import Settings, selected_codes
+from posenc_lint.diagnostics import Diagnostic, FileResult, Location
+from posenc_lint.model import build_model
+from posenc_lint.rules import ALL_RULES, RULES_BY_CODE
+
+LOG = logging.getLogger(__name__)
+
+SYNTAX_ERROR = "PEL900"
+UNREADABLE_FILE = "PEL901"
+INTERNAL_ERROR = "PEL902"
+
+FILE_LEVEL_NAMES = {
+    SYNTAX_ERROR: "syntax-error",
+    UNREADABLE_FILE: "unreadable-file",
+    INTERNAL_ERROR: "internal-error",
+}
+
+
+def file_diagnostic(code: str, path: str, message: str, line: int = 1, column: int = 0) -> Diagnostic:
+    location = Location(line, column)
+    return Diagnostic(code, FILE_LEVEL_NAMES[code], message, path, location, location)
+
+
+def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> FileResult:
+    """Read ``path`` as bytes and lint it."""
+    shown = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > settings.max_file_size:
+            with path.open("rb") as stream:
+                head = stream.read()
+            if b"torch" not in head:
+                # No rule can fire on a file that never names torch.
+                return FileResult(shown)
+            return FileResult(
+                shown,
+                (
+                    file_diagnostic(
+                        UNREADABLE_FILE,
+                        shown,
+                        f"file not linted: it is {size / 1048576:.1f} MiB, over the "
+                        f"{settings.max_file_size / 1048576:.1f} MiB limit set by "
+                        "`max-file-size`",
+                    ),
+                ),
+            )
+        source = path.read_bytes()
+    except FileNotFoundError:
+        return FileResult(shown, (file_diagnostic(UNREADABLE_FILE, shown, "file not found"),))
+    except IsADirectoryError:
+        return FileResult(shown, (file_diagnostic(UNREADABLE_FILE, shown, "is a folder, not a file"),))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return FileResult(shown, (file_diagnostic(UNREADABLE_FILE, shown, f"cannot read file: {reason}"),))
+    return lint_source(source, shown, settings, path=path)
+
+
+def lint_source(
+    source: Union[bytes, str],
+    display: str,
+    settings: Settings,
+    path: Optional[Path] = None,
+    apply_noqa: bool = True,
+) -> FileResult:
+    """Lint one file's contents; ``display`` is the name used in diagnostics."""
+    text = _decode(source, display)
+    if isinstance(text, Diagnostic):
+        return FileResult(display, (text,))
+    if noqa.skips_file(text):
+        return FileResult(display, skipped=True)
+
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        message = f"syntax error: {error.message}"
+        return FileResult(
+            display,
+            (file_diagnostic(SYNTAX_ERROR, display, message, error.raw_line, error.raw_column),),
+        )
+    except RecursionError:
+        return FileResult(
+            display,
+            (file_diagnostic(SYNTAX_ERROR, display, "cannot parse: the code nests too deeply"),),
+        )
+    except (UnicodeDecodeError, LookupError) as error:
+        return FileResult(display, (file_diagnostic(UNREADABLE_FILE, display, f"cannot decode file: {error}"),))
+
+    codes = selected_codes(settings, path if path is not None else Path(display))
+    return _run_rules(module, text, display, settings, codes, apply_noqa)
+
+
+def _decode(source: Union[bytes, str], display: str) -> Union[str, Diagnostic]:
+    if isinstance(source, str):
+        return source
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        return source.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        return file_diagnostic(UNREADABLE_FILE, display, f"cannot decode file: {error}")
+
+
+def _run_rules(
+    module: cst.Module,
+    text: str,
+    display: str,
+    settings: Settings,
+    codes: FrozenSet[str],
+    apply_noqa: bool,
+) -> FileResult:
+    diagnostics: List[Diagnostic] = []
+    pending = []
+    try:
+        model = build_model(module, settings.position_table_pattern)
+    except RecursionError:
+        return FileResult(
+            display,
+            (file_diagnostic(INTERNAL_ERROR, display, "cannot analyse: the code nests too deeply"),),
+        )
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
+        LOG.debug("building the model of %s failed", display, exc_info=True)
+        return FileResult(
+            display,
+            (file_diagnostic(INTERNAL_ERROR, display, f"internal error while analysing the file: {error!r}"),),
+        )
+
+    for rule_class in ALL_RULES:
+        if rule_class.code not in codes:
+            continue
+        try:
+            for finding in rule_class().check(model):
+                pending.append((rule_class, finding))
+        except Exception as error:  # noqa: BLE001 - report and go on with the other rules
+            LOG.debug("rule %s failed on %s", rule_class.code, display, exc_info=True)
+            diagnostics.append(
+                file_diagnostic(
+                    INTERNAL_ERROR,
+                    display,
+                    f"rule {rule_class.code} ({rule_class.name}) failed on this file: {error!r}; "
+                    "please report this with the file",
+                )
+            )
+
+    if pending:
+        positions = _positions(module)
+        noqa_map = noqa.NoqaMap(text) if apply_noqa else None
+        seen = set()
+        for rule_class, finding in pending:
+            span: Optional[CodeRange] = positions.get(finding.node)
+            if span is None:
+                continue
+            start = Location(span.start.line, span.start.column)
+            end = Location(span.end.line, span.end.column)
+            key = (rule_class.code, start)
+            if key in seen:
+                continue
+            seen.add(key)
+            if noqa_map is not None and noqa_map.is_suppressed(start.line, rule_class.code):
+                continue
+            diagnostics.append(
+                Diagnostic(
+                    rule_class.code,
+                    rule_class.name,
+                    finding.message,
+                    display,
+                    start,
+                    end,
+                    finding.fix,
+                )
+            )
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return FileResult(display, tuple(diagnostics))
+
+
+def _positions(module: cst.Module) -> Dict[cst.CSTNode, CodeRange]:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    return dict(wrapper.resolve(PositionProvider))
+
+
+def rule_name(code: str) -> str:
+    if code in FILE_LEVEL_NAMES:
+        return FILE_LEVEL_NAMES[code]
+    return RULES_BY_CODE[code].name
+
+
+def lint_many(paths: Iterable[Path], settings: Settings) -> List[FileResult]:
+    return [lint_path(path, settings) for path in paths]

@@ -1,0 +1,120 @@
+"""Shared analysis for PEL101 and PEL102: learned tables whose values are never set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from posenc_lint import syntax
+from posenc_lint.model import (
+    EMPTY_FACTORIES,
+    EMPTY_METHODS,
+    UNINITIALISED_CONSTRUCTORS,
+    ZERO_FACTORIES,
+    ZERO_METHODS,
+    AttributeWrite,
+    ClassModel,
+    ModuleModel,
+    iter_module_classes,
+)
+
+
+@dataclass(frozen=True)
+class UnsetTable:
+    cls: ClassModel
+    attr: str
+    node: cst.CSTNode
+    how: str  # "zeros" or "empty"
+
+
+def creation_kind(model: ModuleModel, call: Optional[cst.Call]) -> Optional[str]:
+    """Return "zeros" or "empty" when ``call`` creates a tensor with no chosen values."""
+    if call is None:
+        return None
+    qualname = model.qualname(call.func)
+    method = call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+    if qualname in ZERO_FACTORIES or method in ZERO_METHODS:
+        return "zeros"
+    if qualname in EMPTY_FACTORIES or method in EMPTY_METHODS:
+        return "empty"
+    if qualname in UNINITIALISED_CONSTRUCTORS:
+        positional = syntax.positional_args(call)
+        # `torch.Tensor(n, d)` allocates; `torch.Tensor(data)` copies data.
+        if len(positional) >= 2 and all(
+            not isinstance(arg, (cst.List, cst.Tuple, cst.ListComp)) for arg in positional
+        ):
+            return "empty"
+    return None
+
+
+def unset_learned_tables(model: ModuleModel) -> Iterator[UnsetTable]:
+    if model.initialises_all_parameters:
+        return
+    for cls in iter_module_classes(model):
+        for write in cls.writes:
+            found = _unset_parameter(model, cls, write)
+            if found is not None:
+                yield found
+        yield from _zeroed_by_init(model, cls)
+
+
+def _unset_parameter(model: ModuleModel, cls: ClassModel, write: AttributeWrite) -> Optional[UnsetTable]:
+    if write.kind not in ("assign", "setattr", "register_parameter") or not write.attr:
+        return None
+    function = write.function
+    value = model.resolve(write.value, function)
+    if model.call_qualname(value) != "torch.nn.Parameter":
+        return None
+    assert isinstance(value, cst.Call)
+    if syntax.is_false(syntax.argument(value, 1, "requires_grad")):
+        return None
+    creation = model.tensor_creation(value, function)
+    how = creation_kind(model, creation)
+    if how is None or not model.is_table(cls, write.attr):
+        return None
+
+    creation_order = model.order_of(creation)
+    names = {write.attr}
+    data = syntax.argument(value, 0, "data")
+    if isinstance(write.value, cst.Name):
+        names.add(write.value.value)
+    if isinstance(data, cst.Name):
+        names.add(data.value)
+    for site in model.init_sites:
+        if site.name not in names or site.zero:
+            continue
+        if site.function is function and site.order < creation_order:
+            continue
+        return None
+    anchor = write.node if write.kind == "assign" else write.node
+    return UnsetTable(cls, write.attr, anchor, how)
+
+
+def _zeroed_by_init(model: ModuleModel, cls: ClassModel) -> Iterator[UnsetTable]:
+    """Find ``nn.init.zeros_(self.table)`` on a learned table with no later init."""
+    for function in cls.methods.values():
+        for site in model.init_sites:
+            if not site.zero or site.function is not function:
+                continue
+            if not isinstance(site.node, cst.Call):
+                continue
+            target = syntax.positional_args(site.node)
+            if not target:
+                continue
+            attr = function.self_attribute(syntax.strip_data(target[0]))
+            if attr is None or not model.is_table(cls, attr):
+                continue
+            if not any(
+                model.call_qualname(model.resolve(write.value, write.function)) == "torch.nn.Parameter"
+                for write in cls.writes_to(attr)
+            ):
+                continue
+            later = [
+                other
+                for other in model.inits_of(attr)
+                if not other.zero and (other.function is not function or other.order > site.order)
+            ]
+            if not later:
+                yield UnsetTable(cls, attr, site.node, "zeros")

@@ -1,0 +1,74 @@
+"""PEL102: a learned position table created with ``torch.empty`` and never initialised."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from posenc_lint.model import ModuleModel
+from posenc_lint.rules._learned_tables import unset_learned_tables
+from posenc_lint.rules.base import Finding, Rule
+
+
+class UninitializedPositionTable(Rule):
+    """
+    ## What it does
+    Reports a learned position table created with `torch.empty`, `empty_like`,
+    `new_empty` or `torch.Tensor(n, d)` that nothing in the file initialises
+    afterwards. What counts as initialisation is the same as for PEL101.
+
+    ## Why is this bad?
+    The table holds whatever the allocator left in memory: values that differ
+    from run to run, and can be huge, infinite or NaN.
+
+    ## Example
+    ```python
+    import torch
+    from torch import nn
+
+
+    class TextEncoder(nn.Module):
+        def __init__(self, context_length, width):
+            super().__init__()
+            self.positional_embedding = nn.Parameter(torch.empty(context_length, width))
+
+        def forward(self, x):
+            return x + self.positional_embedding[: x.shape[1]]
+    ```
+
+    ## Use instead
+    ```python
+    import torch
+    from torch import nn
+
+
+    class TextEncoder(nn.Module):
+        def __init__(self, context_length, width):
+            super().__init__()
+            self.positional_embedding = nn.Parameter(torch.empty(context_length, width))
+            nn.init.normal_(self.positional_embedding, std=0.01)
+
+        def forward(self, x):
+            return x + self.positional_embedding[: x.shape[1]]
+    ```
+
+    ## Fix safety
+    No fix yet.
+
+    ## Options
+    - `position-table-pattern`: the names that mark an attribute as a position table.
+    """
+
+    code = "PEL102"
+    name = "uninitialized-position-table"
+    summary = "A learned position table is created with torch.empty and never initialised"
+
+    def check(self, model: ModuleModel) -> Iterator[Finding]:
+        for table in unset_learned_tables(model):
+            if table.how != "empty":
+                continue
+            yield Finding(
+                table.node,
+                f"learned position table `{table.attr}` is created with `torch.empty` and "
+                "nothing in this file initialises it, so it holds whatever memory held; "
+                f"initialise it, for example with `nn.init.trunc_normal_(self.{table.attr}, std=0.02)`",
+            )

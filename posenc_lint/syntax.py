@@ -1,0 +1,136 @@
+"""Small pure helpers over LibCST expression nodes."""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional
+
+import libcst as cst
+
+
+def dotted_name(node: cst.CSTNode) -> Optional[str]:
+    """Return ``a.b.c`` for a Name or an Attribute chain of Names, else None."""
+    parts: List[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def last_name(node: cst.CSTNode) -> Optional[str]:
+    """Return the rightmost name of a Name or Attribute, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+def int_value(node: Optional[cst.CSTNode]) -> Optional[int]:
+    """Return the value of an integer literal (``-3`` included), else None."""
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
+        value = int_value(node.expression)
+        return None if value is None else -value
+    return None
+
+
+def number_value(node: Optional[cst.CSTNode]) -> Optional[float]:
+    """Return the value of an integer or float literal, else None."""
+    if isinstance(node, cst.Float):
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:
+            return None
+    value = int_value(node)
+    return None if value is None else float(value)
+
+
+def string_value(node: Optional[cst.CSTNode]) -> Optional[str]:
+    """Return the value of a plain string literal, else None."""
+    if isinstance(node, cst.SimpleString):
+        evaluated = node.evaluated_value
+        return evaluated if isinstance(evaluated, str) else None
+    return None
+
+
+def positional_args(call: cst.Call) -> List[cst.BaseExpression]:
+    """Return the positional arguments of a call, stopping at the first ``*args``."""
+    values = []
+    for arg in call.args:
+        if arg.keyword is not None or arg.star:
+            break
+        values.append(arg.value)
+    return values
+
+
+def keyword_arg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def argument(call: cst.Call, index: int, name: str) -> Optional[cst.BaseExpression]:
+    """Return the argument bound to parameter ``name`` at position ``index``."""
+    positional = positional_args(call)
+    if index < len(positional):
+        return positional[index]
+    return keyword_arg(call, name)
+
+
+def is_false(node: Optional[cst.CSTNode]) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+def strip_data(node: cst.BaseExpression) -> cst.BaseExpression:
+    """Strip trailing ``.data`` and ``.weight`` hops that still name the same table."""
+    while isinstance(node, cst.Attribute) and node.attr.value in ("data", "weight"):
+        node = node.value
+    return node
+
+
+def names_in(node: cst.CSTNode) -> Iterator[cst.Name]:
+    """Yield every Name below ``node`` that is a value reference, not an attribute."""
+    stack: List[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            yield current
+            continue
+        if isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        if isinstance(current, cst.Arg):
+            stack.append(current.value)
+            continue
+        stack.extend(current.children)
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Yield ``node`` and every node below it, in pre-order."""
+    stack: List[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def subscript_elements(node: cst.Subscript) -> List[cst.BaseSlice]:
+    return [element.slice for element in node.slice]
+
+
+def slice_step(element: cst.BaseSlice) -> Optional[int]:
+    if isinstance(element, cst.Slice):
+        return int_value(element.step)
+    return None
