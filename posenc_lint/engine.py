@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import logging
+import re
 import tokenize
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -86,10 +88,10 @@ def lint_source(
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        message = f"syntax error: {error.message}"
+        line, column, message = _syntax_error_details(text, error)
         return FileResult(
             display,
-            (file_diagnostic(SYNTAX_ERROR, display, message, error.raw_line, error.raw_column),),
+            (file_diagnostic(SYNTAX_ERROR, display, f"syntax error: {message}", line, column),),
         )
     except RecursionError:
         return FileResult(
@@ -103,13 +105,57 @@ def lint_source(
     return _run_rules(module, text, display, settings, codes, apply_noqa)
 
 
+LIBCST_ERROR_POSITION = re.compile(r"^(?:parser error: )?error at (\d+):(\d+): ")
+
+
+def _syntax_error_details(text: str, error: cst.ParserSyntaxError) -> Tuple[int, int, str]:
+    """Return line, 0-based column and message for a parse failure.
+
+    CPython's compiler names the problem more precisely than LibCST's native
+    parser, so its account is preferred when it also rejects the code.
+    """
+    if "\0" in text:
+        offset = text.index("\0")
+        line = text.count("\n", 0, offset) + 1
+        return line, offset - (text.rfind("\n", 0, offset) + 1), "the file contains a NUL byte"
+    try:
+        compile(text, "<posenc-lint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python_error:
+        line = python_error.lineno or 1
+        column = max((python_error.offset or 1) - 1, 0)
+        return line, column, python_error.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = error.message
+    match = LIBCST_ERROR_POSITION.match(message)
+    if match:
+        return int(match.group(1)), int(match.group(2)), message[match.end():]
+    return max(error.raw_line, 1), max(error.raw_column, 0), message
+
+
 def _decode(source: Union[bytes, str], display: str) -> Union[str, Diagnostic]:
     if isinstance(source, str):
         return source
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as error:
+        # detect_encoding rejects an unknown coding name or undecodable first lines.
+        if "unknown encoding" in str(error):
+            return file_diagnostic(UNREADABLE_FILE, display, f"cannot decode file: {error}")
+        encoding = "utf-8"
+    try:
         return source.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+    except UnicodeDecodeError as error:
+        line = source[: error.start].count(b"\n") + 1
+        return file_diagnostic(
+            UNREADABLE_FILE,
+            display,
+            f"cannot decode file as {encoding}: byte 0x{source[error.start]:02x} on line {line} "
+            "is invalid; save the file as UTF-8 or declare its encoding in a "
+            "`# -*- coding: NAME -*-` line",
+            line,
+        )
+    except LookupError as error:
         return file_diagnostic(UNREADABLE_FILE, display, f"cannot decode file: {error}")
 
 

@@ -1,0 +1,226 @@
+"""Command line: arguments -> run -> exit code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence, TextIO
+
+from posenc_lint import __version__
+from posenc_lint.config import (
+    ConfigError,
+    Settings,
+    find_config_file,
+    load_settings,
+    validate_selectors,
+)
+from posenc_lint.diagnostics import Diagnostic
+from posenc_lint.discovery import discover
+from posenc_lint.engine import INTERNAL_ERROR, UNREADABLE_FILE, file_diagnostic, lint_source
+from posenc_lint.report import OUTPUT_FORMATS, summary_line, write_report
+
+LOG = logging.getLogger("posenc_lint")
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """A command-line mistake; reported with exit code 2."""
+
+
+def _selector_list(value: str) -> List[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    try:
+        return list(validate_selectors(items))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="posenc-lint",
+        description="Find position-embedding mistakes in PyTorch model code.",
+        epilog="Run `posenc-lint rule PEL301` for a rule's documentation, "
+        "`posenc-lint rule --all` for the catalogue.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to lint (default: .); `-` reads standard input")
+    parser.add_argument("--select", type=_selector_list, action="append", metavar="CODES", help="comma-separated codes or prefixes to enable, replacing the configured selection (PEL3 selects PEL301-PEL399)")
+    parser.add_argument("--extend-select", type=_selector_list, action="append", metavar="CODES", help="codes or prefixes to enable in addition to the selection")
+    parser.add_argument("--ignore", type=_selector_list, action="append", metavar="CODES", help="codes or prefixes to disable")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="concise", help="how findings are printed (default: concise)")
+    parser.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--exit-zero", action="store_true", help="exit with 0 even when there are findings")
+    parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input, also used to find configuration")
+    parser.add_argument("--config", metavar="FILE", help="the pyproject.toml to read instead of the nearest one")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument("--force-exclude", action="store_true", help="apply exclusions to paths named on the command line too")
+    parser.add_argument("--extend-exclude", action="append", default=[], metavar="PATTERN", help="glob patterns of paths to skip, in addition to the configured ones")
+    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="number of worker processes (default: one per CPU)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details to standard error")
+    parser.add_argument("--version", action="version", version=f"posenc-lint {__version__}")
+    return parser
+
+
+def build_rule_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posenc-lint rule", description="Show rule documentation.")
+    parser.add_argument("code", nargs="?", help="a rule code such as PEL301, or a rule name")
+    parser.add_argument("--all", action="store_true", help="list every rule")
+    parser.add_argument("--output-format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "rule":
+        return rule_command(argv[1:], sys.stdout)
+    if argv and argv[0] == "check":
+        argv = argv[1:]
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if arguments.verbose else logging.WARNING,
+        format="posenc-lint: %(levelname)s: %(message)s",
+    )
+    try:
+        return check_command(arguments)
+    except (ConfigError, UsageError) as error:
+        sys.stderr.write(f"posenc-lint: error: {error}\n")
+        return EXIT_ERROR
+
+
+def _settings_for(arguments: argparse.Namespace, start: Path) -> Settings:
+    if arguments.isolated:
+        settings = Settings()
+    elif arguments.config:
+        config_file = Path(arguments.config)
+        if not config_file.is_file():
+            raise UsageError(f"configuration file not found: {config_file}")
+        settings = load_settings(config_file)
+    else:
+        settings = load_settings(find_config_file(start))
+
+    def flatten(groups: Optional[List[List[str]]]) -> tuple:
+        return tuple(code for group in groups or () for code in group)
+
+    changes: dict = {}
+    if arguments.select is not None:
+        changes["select"] = flatten(arguments.select)
+    if arguments.extend_select:
+        changes["extend_select"] = settings.extend_select + flatten(arguments.extend_select)
+    if arguments.ignore:
+        changes["ignore"] = settings.ignore + flatten(arguments.ignore)
+    if arguments.extend_exclude:
+        changes["extend_exclude"] = settings.extend_exclude + tuple(arguments.extend_exclude)
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def check_command(arguments: argparse.Namespace) -> int:
+    paths = arguments.paths or ["."]
+    if arguments.jobs is not None and arguments.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if "-" in paths and len(paths) > 1:
+        raise UsageError("`-` (standard input) cannot be combined with other paths")
+
+    if paths == ["-"]:
+        display = arguments.stdin_filename or "-"
+        start = Path(arguments.stdin_filename).parent if arguments.stdin_filename else Path.cwd()
+        settings = _settings_for(arguments, start if start.is_dir() else Path.cwd())
+        source = sys.stdin.buffer.read()
+        path = Path(arguments.stdin_filename) if arguments.stdin_filename else None
+        result = lint_source(source, display, settings, path=path)
+        return _finish(list(result.diagnostics), 1, arguments)
+
+    first = Path(paths[0])
+    start = first if first.is_dir() else first.parent
+    settings = _settings_for(arguments, start if start.is_dir() else Path.cwd())
+    found = discover([Path(path) for path in paths], settings, force_exclude=arguments.force_exclude)
+
+    diagnostics: List[Diagnostic] = []
+    for path in found.missing:
+        diagnostics.append(file_diagnostic(UNREADABLE_FILE, str(path), "path not found"))
+    for folder, reason in found.unreadable_folders:
+        diagnostics.append(file_diagnostic(UNREADABLE_FILE, str(folder), f"cannot read folder: {reason}"))
+    for folder in found.empty_folders:
+        LOG.warning("no Python files found under %s", folder)
+
+    from posenc_lint.runner import lint_files
+
+    for result in lint_files(list(found.files), settings, arguments.jobs):
+        diagnostics.extend(result.diagnostics)
+    return _finish(diagnostics, len(found.files), arguments)
+
+
+def _finish(diagnostics: List[Diagnostic], files_checked: int, arguments: argparse.Namespace) -> int:
+    diagnostics.sort(key=Diagnostic.sort_key)
+    if arguments.output_file:
+        try:
+            with open(arguments.output_file, "w", encoding="utf-8") as stream:
+                write_report(diagnostics, arguments.output_format, stream)
+        except OSError as error:
+            raise UsageError(f"cannot write the report to {arguments.output_file}: {error.strerror}")
+    else:
+        write_report(diagnostics, arguments.output_format, sys.stdout)
+        sys.stdout.flush()
+    if not arguments.quiet:
+        sys.stderr.write(summary_line(diagnostics, files_checked) + "\n")
+
+    if any(diagnostic.code == INTERNAL_ERROR for diagnostic in diagnostics):
+        return EXIT_ERROR
+    if diagnostics and not arguments.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def rule_command(argv: Sequence[str], stream: TextIO) -> int:
+    from posenc_lint.rules import ALL_RULES, RULES_BY_CODE
+
+    arguments = build_rule_parser().parse_args(list(argv))
+    if arguments.all:
+        if arguments.output_format == "json":
+            import json
+
+            json.dump([_rule_json(rule) for rule in ALL_RULES], stream, indent=2)
+            stream.write("\n")
+            return EXIT_CLEAN
+        width = max(len(rule.name) for rule in ALL_RULES)
+        for rule in ALL_RULES:
+            default = "on " if rule.default_enabled else "off"
+            stream.write(f"{rule.code}  {rule.name:<{width}}  {default}  {rule.summary}\n")
+        return EXIT_CLEAN
+    if not arguments.code:
+        sys.stderr.write("posenc-lint: error: give a rule code such as PEL301, or --all\n")
+        return EXIT_ERROR
+
+    wanted = arguments.code.strip()
+    rule = RULES_BY_CODE.get(wanted.upper()) or next(
+        (candidate for candidate in ALL_RULES if candidate.name == wanted), None
+    )
+    if rule is None:
+        sys.stderr.write(f"posenc-lint: error: unknown rule `{wanted}`; `posenc-lint rule --all` lists them\n")
+        return EXIT_ERROR
+    if arguments.output_format == "json":
+        import json
+
+        json.dump(_rule_json(rule), stream, indent=2)
+        stream.write("\n")
+        return EXIT_CLEAN
+    default = "on by default" if rule.default_enabled else "off by default; enable with --extend-select " + rule.code
+    stream.write(f"# {rule.name} ({rule.code})\n\n{rule.summary}. This rule is {default}.\n\n")
+    stream.write(rule.documentation() + "\n")
+    return EXIT_CLEAN
+
+
+def _rule_json(rule) -> dict:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "summary": rule.summary,
+        "default": rule.default_enabled,
+        "explanation": rule.documentation(),
+    }
