@@ -35,7 +35,7 @@ DEFAULT_TABLE_PATTERN = (
 
 # Names that match the pattern above but hold indices, masks or layers, not tables.
 NOT_A_TABLE_NAME = re.compile(
-    r"(ids|idx|index|indices|mask|drop|dropout|norm|scale|type|bias_index|_proj|_fn|_type)$",
+    r"(ids|idx|index|indices|mask|drop|dropout|norm|scale|type|bias_index|_proj|_fn|_type|gate|token|tokens)$",
     re.IGNORECASE,
 )
 
@@ -88,6 +88,7 @@ class Assignment:
     statement: cst.CSTNode
     order: int
     augmented: bool = False
+    conditional: bool = False
 
 
 @dataclass
@@ -462,22 +463,15 @@ class ModuleModel:
         return bool(self.table_evidence(cls, attr))
 
     def used_as_table_in_forward(self, cls: ClassModel, attr: str) -> bool:
-        """Whether ``forward`` slices ``self.attr`` by a runtime length or looks it up."""
+        """Whether ``forward`` looks ``self.attr`` up with ``arange`` or position ids.
+
+        Slicing alone is not evidence: weights are sliced by runtime sizes too.
+        """
         methods = cls.all_methods()
         for name in cls.forward_reachable:
             function = methods.get(name)
             if function is None:
                 continue
-            for site in function.subscripts:
-                if function.self_attribute(site.node.value) != attr:
-                    continue
-                for element in syntax.subscript_elements(site.node):
-                    if (
-                        isinstance(element, cst.Slice)
-                        and element.upper is not None
-                        and syntax.int_value(element.upper) is None
-                    ):
-                        return True
             for call in function.calls:
                 if function.self_attribute(call.node.func) != attr:
                     continue
@@ -681,7 +675,9 @@ class _Builder(cst.CSTVisitor):
         function = self.function
         if function is None:
             return
-        assignment = Assignment(targets, value, node, self.statement, order, augmented)
+        assignment = Assignment(
+            targets, value, node, self.statement, order, augmented, self.conditional_depth > 0
+        )
         function.assignments.append(assignment)
         for target in targets:
             self._record_value_write(target, value, node, order)
@@ -827,23 +823,41 @@ def _link_classes(model: ModuleModel) -> None:
             return False
         seen.add(id(cls))
         for base in cls.base_names:
-            if base is None:
-                continue
-            if base.startswith("torch.nn.") or base == "nn.Module":
+            if base is not None and base.startswith("torch.nn."):
                 return True
         if any(is_module(base, seen) for base in cls.in_file_bases):
             return True
         # A base imported from elsewhere (`PreTrainedModel`, `BaseModule`) is a
-        # module when the class behaves like one.
-        external = [
-            base for base in cls.base_names if base is not None and base not in by_name
-        ]
-        if external and ("forward" in cls.methods or _registers_state(cls)):
+        # module when its name says so or the class behaves like one.
+        external = _external_bases(cls, by_name)
+        if any(MODULE_BASE_NAME.search(base.rsplit(".", 1)[-1]) for base in external):
+            return True
+        if external and (_defines_forward(cls) or _registers_state(cls)):
             return True
         return False
 
     for cls in model.classes:
         cls.is_module = is_module(cls, set())
+
+
+MODULE_BASE_NAME = re.compile(
+    r"(Module|Model|Layer|Block|Embedding|Embeddings|Encoder|Decoder|Net|Network|Transformer|Attention|Head)$"
+)
+
+
+def _external_bases(cls: ClassModel, by_name: Dict[str, ClassModel], depth: int = 0) -> List[str]:
+    """Return the bases of ``cls`` and its in-file ancestors that come from other files."""
+    found = [base for base in cls.base_names if base is not None and base not in by_name]
+    if depth < 20:
+        for base in cls.in_file_bases:
+            found.extend(_external_bases(base, by_name, depth + 1))
+    return found
+
+
+def _defines_forward(cls: ClassModel, depth: int = 0) -> bool:
+    if "forward" in cls.methods:
+        return True
+    return depth < 20 and any(_defines_forward(base, depth + 1) for base in cls.in_file_bases)
 
 
 def _registers_state(cls: ClassModel) -> bool:

@@ -18,3 +18,14 @@ def findings(source: str, select: Optional[Sequence[str]] = None) -> List[Tuple[
 
 def codes(source: str, select: Optional[Sequence[str]] = None) -> List[str]:
     return [code for code, _ in findings(source, select)]
+
+
+def line_of(source: str, text: str, occurrence: int = 1) -> int:
+    """Return the 1-based line of the ``occurrence``-th line containing ``text``."""
+    seen = 0
+    for number, line in enumerate(textwrap.dedent(source).splitlines(), start=1):
+        if text in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"{text!r} not found in the source")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -49,6 +50,40 @@ def creation_kind(model: ModuleModel, call: Optional[cst.Call]) -> Optional[str]
     return None
 
 
+# Starting an additive attention bias at zero is a deliberate, common choice
+# (BEiT's and SAM's relative tables), so relative tables are left out.
+RELATIVE_TABLE_NAME = re.compile(r"(^|_)rel(ative)?(_|$)|bias", re.IGNORECASE)
+
+
+def shape_rank(model: ModuleModel, call: cst.Call) -> Optional[int]:
+    """Return the number of dimensions a factory call creates, when it is evident."""
+    positional = syntax.positional_args(call)
+    if not positional:
+        return None
+    method = call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+    qualname = model.qualname(call.func) or ""
+    if qualname.endswith("_like"):
+        return None
+    if method in ZERO_METHODS or method in EMPTY_METHODS or qualname.startswith("torch."):
+        if len(positional) == 1:
+            only = positional[0]
+            if isinstance(only, (cst.Tuple, cst.List)):
+                return len(only.elements)
+            if syntax.int_value(only) is not None:
+                return 1
+            return None
+        return len(positional)
+    return None
+
+
+def _single_position(call: cst.Call) -> bool:
+    """Whether every axis but the last is the literal 1, as in a `(1, 1, d)` token."""
+    shape = syntax.positional_args(call)
+    if len(shape) == 1 and isinstance(shape[0], (cst.Tuple, cst.List)):
+        shape = [element.value for element in shape[0].elements]
+    return len(shape) >= 2 and all(syntax.int_value(axis) == 1 for axis in shape[:-1])
+
+
 def unset_learned_tables(model: ModuleModel) -> Iterator[UnsetTable]:
     if model.initialises_all_parameters:
         return
@@ -72,7 +107,15 @@ def _unset_parameter(model: ModuleModel, cls: ClassModel, write: AttributeWrite)
         return None
     creation = model.tensor_creation(value, function)
     how = creation_kind(model, creation)
-    if how is None or not model.is_table(cls, write.attr):
+    if how is None or creation is None or RELATIVE_TABLE_NAME.search(write.attr):
+        return None
+    rank = shape_rank(model, creation)
+    # A table has a row per position; a zero scalar or vector is a gate or a token.
+    if rank is not None and rank < 2:
+        return None
+    if _single_position(creation):
+        return None
+    if not model.is_table(cls, write.attr):
         return None
 
     creation_order = model.order_of(creation)
@@ -83,13 +126,13 @@ def _unset_parameter(model: ModuleModel, cls: ClassModel, write: AttributeWrite)
     if isinstance(data, cst.Name):
         names.add(data.value)
     for site in model.init_sites:
-        if site.name not in names or site.zero:
+        # Zeros written into an empty table initialise it; PEL101 judges those.
+        if site.name not in names or (site.zero and how == "zeros"):
             continue
         if site.function is function and site.order < creation_order:
             continue
         return None
-    anchor = write.node if write.kind == "assign" else write.node
-    return UnsetTable(cls, write.attr, anchor, how)
+    return UnsetTable(cls, write.attr, write.node, how)
 
 
 def _zeroed_by_init(model: ModuleModel, cls: ClassModel) -> Iterator[UnsetTable]:
@@ -104,7 +147,7 @@ def _zeroed_by_init(model: ModuleModel, cls: ClassModel) -> Iterator[UnsetTable]
             if not target:
                 continue
             attr = function.self_attribute(syntax.strip_data(target[0]))
-            if attr is None or not model.is_table(cls, attr):
+            if attr is None or RELATIVE_TABLE_NAME.search(attr) or not model.is_table(cls, attr):
                 continue
             if not any(
                 model.call_qualname(model.resolve(write.value, write.function)) == "torch.nn.Parameter"
