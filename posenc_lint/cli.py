@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, TextIO
+from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 from posenc_lint import __version__
 from posenc_lint.config import (
@@ -16,6 +16,7 @@ from posenc_lint.config import (
     find_config_file,
     load_settings,
     validate_selectors,
+    with_command_line_selection,
 )
 from posenc_lint.diagnostics import Diagnostic
 from posenc_lint.discovery import discover
@@ -108,16 +109,16 @@ def _settings_for(arguments: argparse.Namespace, start: Path) -> Settings:
     def flatten(groups: Optional[List[List[str]]]) -> tuple:
         return tuple(code for group in groups or () for code in group)
 
-    changes: dict = {}
-    if arguments.select is not None:
-        changes["select"] = flatten(arguments.select)
-    if arguments.extend_select:
-        changes["extend_select"] = settings.extend_select + flatten(arguments.extend_select)
-    if arguments.ignore:
-        changes["ignore"] = settings.ignore + flatten(arguments.ignore)
+    settings = with_command_line_selection(
+        settings,
+        None if arguments.select is None else flatten(arguments.select),
+        flatten(arguments.extend_select),
+        flatten(arguments.ignore),
+    )
     if arguments.extend_exclude:
-        changes["extend_exclude"] = settings.extend_exclude + tuple(arguments.extend_exclude)
-    return dataclasses.replace(settings, **changes) if changes else settings
+        extend_exclude = settings.extend_exclude + tuple(arguments.extend_exclude)
+        settings = dataclasses.replace(settings, extend_exclude=extend_exclude)
+    return settings
 
 
 def check_command(arguments: argparse.Namespace) -> int:
@@ -151,9 +152,38 @@ def check_command(arguments: argparse.Namespace) -> int:
 
     from posenc_lint.runner import lint_files
 
-    for result in lint_files(list(found.files), settings, arguments.jobs):
-        diagnostics.extend(result.diagnostics)
+    for group_settings, files in _group_by_config(found.files, settings, arguments):
+        for result in lint_files(files, group_settings, arguments.jobs):
+            diagnostics.extend(result.diagnostics)
     return _finish(diagnostics, len(found.files), arguments)
+
+
+def _group_by_config(
+    files: Sequence[Path], settings: Settings, arguments: argparse.Namespace
+) -> List[Tuple[Settings, List[Path]]]:
+    """Pair each file with the settings of the nearest configuration file above it.
+
+    ``settings`` (from the first path) serve every file under the same
+    configuration file, and every file when ``--config`` or ``--isolated`` is
+    given. File discovery and its exclusions use ``settings`` only.
+    """
+    if arguments.isolated or arguments.config:
+        return [(settings, list(files))]
+    config_by_folder: Dict[Path, Optional[Path]] = {}
+    groups: Dict[Optional[Path], List[Path]] = {}
+    for path in files:
+        folder = path.parent
+        if folder not in config_by_folder:
+            config_by_folder[folder] = find_config_file(folder)
+        groups.setdefault(config_by_folder[folder], []).append(path)
+
+    paired = []
+    for config_file, group in groups.items():
+        if config_file == settings.config_file:
+            paired.append((settings, group))
+        else:
+            paired.append((_settings_for(arguments, group[0].parent), group))
+    return paired
 
 
 def _finish(diagnostics: List[Diagnostic], files_checked: int, arguments: argparse.Namespace) -> int:

@@ -64,8 +64,10 @@ class Settings:
     root: Optional[Path] = None
     config_file: Optional[Path] = None
     max_file_size: int = 8 * 1024 * 1024
+    # Not an __init__ argument, so dataclasses.replace() starts a fresh cache
+    # instead of sharing one that contains the old selection.
     selected_cache: Dict[str, FrozenSet[str]] = field(
-        default_factory=dict, compare=False, hash=False, repr=False
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
     )
 
     def cache_key(self) -> str:
@@ -239,28 +241,70 @@ def selected_codes(settings: Settings, path: Optional[Path] = None) -> FrozenSet
     """Return the codes enabled for ``path``, resolving prefixes as Ruff does.
 
     The longest matching selector decides each code; between an enabling and
-    an ignoring selector of equal length, the ignore wins.
+    an ignoring selector of equal length, the ignore wins. A per-file ignore
+    that matches ``path`` then removes its codes whatever selected them.
     """
     key = str(path) if path is not None else ""
     cached = settings.selected_cache.get(key)
     if cached is not None:
         return cached
 
+    enabled = _resolve_layer(None, settings.select, settings.extend_select, settings.ignore)
+    per_file = tuple(_per_file_ignore_codes(settings, path))
+    result = frozenset(code for code in enabled if _longest_match(code, per_file) < 0)
+    settings.selected_cache[key] = result
+    return result
+
+
+def with_command_line_selection(
+    settings: Settings,
+    select: Optional[Sequence[str]],
+    extend_select: Sequence[str],
+    ignore: Sequence[str],
+) -> Settings:
+    """Apply command-line selectors on top of the configured selection, as Ruff layers them.
+
+    ``--select`` starts a new selection, so the configured ``select``,
+    ``extend-select`` and ``ignore`` no longer count; ``--extend-select`` and
+    ``--ignore`` alone adjust the configured result. Per-file ignores still apply.
+    """
+    if select is None and not extend_select and not ignore:
+        return settings
+    configured = _resolve_layer(None, settings.select, settings.extend_select, settings.ignore)
+    enabled = _resolve_layer(
+        configured, None if select is None else tuple(select), tuple(extend_select), tuple(ignore)
+    )
+    return replace(settings, select=tuple(sorted(enabled)), extend_select=(), ignore=())
+
+
+def _resolve_layer(
+    previous: Optional[FrozenSet[str]],
+    select: Optional[Sequence[str]],
+    extend_select: Sequence[str],
+    ignore: Sequence[str],
+) -> FrozenSet[str]:
+    """Return the codes one layer of selectors enables, starting from ``previous``.
+
+    Without ``select``, a layer starts from ``previous``, the codes the layer
+    below enabled, or from the default-enabled rules when ``previous`` is None.
+    """
     from posenc_lint.rules import ALL_RULES
 
-    ignore = list(settings.ignore) + list(_per_file_ignore_codes(settings, path))
-    enable = list(settings.select or ()) + list(settings.extend_select)
+    enable = list(select or ()) + list(extend_select)
     enabled = set()
     for rule in ALL_RULES:
         enabling = _longest_match(rule.code, enable)
         ignoring = _longest_match(rule.code, ignore)
-        if enabling < 0 and settings.select is None and rule.default_enabled:
-            enabling = 0
-        if enabling >= 0 and enabling > ignoring:
+        if enabling < 0 and ignoring < 0:
+            if previous is None:
+                kept = rule.default_enabled
+            else:
+                kept = rule.code in previous
+            if select is None and kept:
+                enabled.add(rule.code)
+        elif enabling > ignoring:
             enabled.add(rule.code)
-    result = frozenset(enabled)
-    settings.selected_cache[key] = result
-    return result
+    return frozenset(enabled)
 
 
 def _longest_match(code: str, selectors: Sequence[str]) -> int:

@@ -27,6 +27,24 @@ def is_excluded(path: Path, settings: Settings) -> bool:
     return any(path_matches(path, pattern, settings.root) for pattern in patterns)
 
 
+def _is_force_excluded(path: Path, settings: Settings) -> bool:
+    """Check whether a path named on the command line, or a folder above it, is excluded.
+
+    Only folders below the project root (the configuration folder, else the
+    current folder) count, so a folder named `build` above the project does not
+    exclude everything in it.
+    """
+    if is_excluded(path, settings):
+        return True
+    absolute = Path(os.path.abspath(path))
+    base = Path(os.path.abspath(settings.root or Path.cwd()))
+    if base not in absolute.parents:
+        return False
+    return any(
+        is_excluded(folder, settings) for folder in absolute.parents if base in folder.parents
+    )
+
+
 def discover(paths: Sequence[Path], settings: Settings, force_exclude: bool = False) -> Discovered:
     """Expand ``paths`` into Python files, sorted and without duplicates.
 
@@ -39,14 +57,14 @@ def discover(paths: Sequence[Path], settings: Settings, force_exclude: bool = Fa
     unreadable: List[Tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            if force_exclude and is_excluded(path, settings):
+            if force_exclude and _is_force_excluded(path, settings):
                 continue
             found = list(_walk(path, settings, unreadable))
             if not found:
                 empty.append(path)
             files.extend(found)
         elif path.exists() or path.is_symlink():
-            if force_exclude and is_excluded(path, settings):
+            if force_exclude and _is_force_excluded(path, settings):
                 continue
             files.append(path)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import logging
 import re
@@ -43,10 +44,9 @@ def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> 
     try:
         size = path.stat().st_size
         if size > settings.max_file_size:
-            with path.open("rb") as stream:
-                head = stream.read()
-            if b"torch" not in head:
+            if not _mentions_torch(path):
                 # No rule can fire on a file that never names torch.
+                LOG.debug("skipped %s: over max-file-size and never names torch", shown)
                 return FileResult(shown)
             return FileResult(
                 shown,
@@ -54,8 +54,8 @@ def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> 
                     file_diagnostic(
                         UNREADABLE_FILE,
                         shown,
-                        f"file not linted: it is {size / 1048576:.1f} MiB, over the "
-                        f"{settings.max_file_size / 1048576:.1f} MiB limit set by "
+                        f"file not linted: it is {_format_size(size)}, over the "
+                        f"{_format_size(settings.max_file_size)} limit set by "
                         "`max-file-size`",
                     ),
                 ),
@@ -71,6 +71,26 @@ def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> 
     return lint_source(source, shown, settings, path=path)
 
 
+def _mentions_torch(path: Path, chunk_size: int = 1 << 20) -> bool:
+    """Search the file for ``torch`` in chunks, so a huge file is never held in memory."""
+    previous_tail = b""
+    with path.open("rb") as stream:
+        while True:
+            chunk = stream.read(chunk_size)
+            if not chunk:
+                return False
+            if b"torch" in previous_tail + chunk:
+                return True
+            # Keep the last bytes so a name split across two chunks is still found.
+            previous_tail = chunk[-4:]
+
+
+def _format_size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size} bytes"
+    return f"{size / 1048576:.1f} MiB ({size} bytes)"
+
+
 def lint_source(
     source: Union[bytes, str],
     display: str,
@@ -78,12 +98,59 @@ def lint_source(
     path: Optional[Path] = None,
     apply_noqa: bool = True,
 ) -> FileResult:
-    """Lint one file's contents; ``display`` is the name used in diagnostics."""
+    """Lint one file's contents; ``display`` is the name used in diagnostics.
+
+    An unexpected exception becomes a PEL902 diagnostic for this file, so one
+    file cannot stop a run over many.
+    """
+    try:
+        return _lint_source(source, display, settings, path, apply_noqa)
+    except Exception as error:  # noqa: BLE001 - report and go on with the other files
+        LOG.debug("linting %s failed", display, exc_info=True)
+        return FileResult(
+            display,
+            (
+                file_diagnostic(
+                    INTERNAL_ERROR,
+                    display,
+                    f"internal error while linting the file: {error!r}; "
+                    "please report this with the file",
+                ),
+            ),
+        )
+
+
+def _lint_source(
+    source: Union[bytes, str],
+    display: str,
+    settings: Settings,
+    path: Optional[Path],
+    apply_noqa: bool,
+) -> FileResult:
     text = _decode(source, display)
     if isinstance(text, Diagnostic):
         return FileResult(display, (text,))
     if noqa.skips_file(text):
         return FileResult(display, skipped=True)
+
+    # LibCST accepts a NUL byte inside a string or a comment, but CPython
+    # rejects any source that contains one.
+    if "\0" in text:
+        offset = text.index("\0")
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1)
+        return FileResult(
+            display,
+            (
+                file_diagnostic(
+                    SYNTAX_ERROR,
+                    display,
+                    "syntax error: the file contains a NUL byte, which Python rejects in source code",
+                    line,
+                    column,
+                ),
+            ),
+        )
 
     try:
         module = cst.parse_module(source)
@@ -114,10 +181,6 @@ def _syntax_error_details(text: str, error: cst.ParserSyntaxError) -> Tuple[int,
     CPython's compiler names the problem more precisely than LibCST's native
     parser, so its account is preferred when it also rejects the code.
     """
-    if "\0" in text:
-        offset = text.index("\0")
-        line = text.count("\n", 0, offset) + 1
-        return line, offset - (text.rfind("\n", 0, offset) + 1), "the file contains a NUL byte"
     try:
         compile(text, "<posenc-lint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as python_error:
@@ -139,8 +202,18 @@ def _decode(source: Union[bytes, str], display: str) -> Union[str, Diagnostic]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError as error:
-        # detect_encoding rejects an unknown coding name or undecodable first lines.
-        if "unknown encoding" in str(error):
+        # detect_encoding rejects an unknown coding name, a coding name that
+        # contradicts a UTF-8 byte order mark, and first lines that are not
+        # UTF-8. The last case falls through to the decode below, which names
+        # the invalid byte.
+        if source.startswith(codecs.BOM_UTF8) and "encoding problem" in str(error):
+            return file_diagnostic(
+                UNREADABLE_FILE,
+                display,
+                "cannot decode file: it starts with a UTF-8 byte order mark but its coding "
+                "line names another encoding; remove the byte order mark or the coding line",
+            )
+        if "invalid or missing encoding declaration" not in str(error):
             return file_diagnostic(UNREADABLE_FILE, display, f"cannot decode file: {error}")
         encoding = "utf-8"
     try:

@@ -17,7 +17,10 @@ NOQA_COMMENT = re.compile(
     r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?",
     re.IGNORECASE,
 )
-FILE_SKIP = re.compile(r"^[ \t\f]*#[ \t]*posenc-lint[ \t]*:[ \t]*noqa[ \t]*$", re.IGNORECASE | re.MULTILINE)
+# The trailing `\r?` lets the comment end a CRLF line, where `$` matches only before the `\n`.
+FILE_SKIP = re.compile(
+    r"^[ \t\f]*#[ \t]*posenc-lint[ \t]*:[ \t]*noqa[ \t]*\r?$", re.IGNORECASE | re.MULTILINE
+)
 
 
 def skips_file(source: str) -> bool:
