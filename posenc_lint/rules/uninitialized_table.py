@@ -48,7 +48,12 @@ class UninitializedPositionTable(Rule):
             nn.init.normal_(self.positional_embedding, std=0.01)
 
         def forward(self, x):
-            return x + self.positional_embedding[: x.shape[1]]
+            seq_len = x.shape[1]
+            if seq_len > self.positional_embedding.shape[0]:
+                raise ValueError(
+                    f"sequence length {seq_len} exceeds the maximum {self.positional_embedding.shape[0]}"
+                )
+            return x + self.positional_embedding[:seq_len]
     ```
 
     ## Fix safety
