@@ -139,6 +139,8 @@ class FunctionModel:
     returns: List[cst.Return] = field(default_factory=list)
     loops: List[cst.For] = field(default_factory=list)
     has_ten_thousand: bool = False
+    _assignments_by_name: Optional[Dict[str, List[Assignment]]] = field(default=None, repr=False)
+    _sinusoid_builder: Optional[bool] = field(default=None, repr=False)
 
     @property
     def self_name(self) -> Optional[str]:
@@ -166,17 +168,18 @@ class FunctionModel:
 
     def local_assignments(self, name: str) -> List[Assignment]:
         """Return the assignments whose target is the plain name ``name``."""
-        found = []
-        for assignment in self.assignments:
-            for target in assignment.targets:
-                if isinstance(target, cst.Name) and target.value == name:
-                    found.append(assignment)
-                elif isinstance(target, (cst.Tuple, cst.List)) and any(
-                    isinstance(element.value, cst.Name) and element.value.value == name
-                    for element in target.elements
-                ):
-                    found.append(assignment)
-        return found
+        if self._assignments_by_name is None:
+            index: Dict[str, List[Assignment]] = {}
+            for assignment in self.assignments:
+                for target in assignment.targets:
+                    if isinstance(target, cst.Name):
+                        index.setdefault(target.value, []).append(assignment)
+                    elif isinstance(target, (cst.Tuple, cst.List)):
+                        for element in target.elements:
+                            if isinstance(element.value, cst.Name):
+                                index.setdefault(element.value.value, []).append(assignment)
+            self._assignments_by_name = index
+        return self._assignments_by_name.get(name, [])
 
     def self_attribute(self, node: cst.CSTNode) -> Optional[str]:
         """Return ``x`` when ``node`` is ``self.x`` in this method."""
@@ -205,7 +208,9 @@ class FunctionModel:
 
     def is_sinusoid_builder(self, model: "ModuleModel") -> bool:
         """Whether this function builds a sin/cos table from powers of 10000."""
-        return self.has_ten_thousand and self.has_sin_and_cos(model)
+        if self._sinusoid_builder is None:
+            self._sinusoid_builder = self.has_ten_thousand and self.has_sin_and_cos(model)
+        return self._sinusoid_builder
 
 
 @dataclass
@@ -284,6 +289,9 @@ class ModuleModel:
         self.initialises_all_parameters = False
         self.order: Dict[int, int] = {}
         self.mentions_batch_first = False
+        self._evidence_cache: Dict[Tuple[int, str], Set[str]] = {}
+        self._sinusoid_cache: Dict[Tuple[int, int], bool] = {}
+        self._tensor_cache: Dict[Tuple[int, int], bool] = {}
 
     # -- names -------------------------------------------------------------
 
@@ -377,6 +385,17 @@ class ModuleModel:
         """Whether ``node`` evidently evaluates to a torch tensor."""
         if node is None or depth > 6:
             return False
+        key = (id(node), id(function))
+        cached = self._tensor_cache.get(key)
+        if cached is None:
+            self._tensor_cache[key] = False
+            cached = self._compute_is_tensor(node, function, depth)
+            self._tensor_cache[key] = cached
+        return cached
+
+    def _compute_is_tensor(
+        self, node: cst.BaseExpression, function: Optional[FunctionModel], depth: int
+    ) -> bool:
         node = self.resolve(node, function)
         if isinstance(node, cst.Call):
             qualname = self.qualname(node.func)
@@ -410,6 +429,18 @@ class ModuleModel:
         """Whether ``node`` is built by a sin/cos table builder in this file."""
         if node is None or depth > 4:
             return False
+        key = (id(node), id(function))
+        cached = self._sinusoid_cache.get(key)
+        if cached is None:
+            # Mark first so that a recursive call through the same node stops.
+            self._sinusoid_cache[key] = False
+            cached = self._compute_sinusoid_value(node, function, depth)
+            self._sinusoid_cache[key] = cached
+        return cached
+
+    def _compute_sinusoid_value(
+        self, node: cst.BaseExpression, function: Optional[FunctionModel], depth: int
+    ) -> bool:
         resolved = self.resolve(node, function)
         if function is not None and function.is_sinusoid_builder(self):
             if resolved is not node or isinstance(node, cst.Name):
@@ -447,6 +478,14 @@ class ModuleModel:
 
     def table_evidence(self, cls: ClassModel, attr: str) -> Set[str]:
         """Return why ``attr`` of ``cls`` looks like a position table."""
+        key = (id(cls), attr)
+        cached = self._evidence_cache.get(key)
+        if cached is None:
+            cached = self._compute_table_evidence(cls, attr)
+            self._evidence_cache[key] = cached
+        return cached
+
+    def _compute_table_evidence(self, cls: ClassModel, attr: str) -> Set[str]:
         evidence = set()
         if self.is_table_name(attr):
             evidence.add("name")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+import dataclasses
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -100,6 +101,48 @@ def strip_data(node: cst.BaseExpression) -> cst.BaseExpression:
     return node
 
 
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Yield the direct children of ``node``.
+
+    LibCST's ``children`` property runs a visitor to collect them, which costs
+    ten times more than reading the dataclass fields, and rules walk a lot.
+    Whitespace and tokens are skipped, so the order is that of the fields.
+    """
+    names = _CHILD_FIELDS.get(type(node))
+    if names is None:
+        names = tuple(
+            item.name
+            for item in dataclasses.fields(node)
+            if not item.name.startswith(("whitespace", "lpar", "rpar", "comma", "semicolon"))
+        )
+        _CHILD_FIELDS[type(node)] = names
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            if not isinstance(value, _TRIVIA):
+                yield value
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, cst.CSTNode) and not isinstance(item, _TRIVIA):
+                    yield item
+
+
+_TRIVIA = (
+    cst.BaseParenthesizableWhitespace,
+    cst.Comma,
+    cst.Semicolon,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.EmptyLine,
+    cst.TrailingWhitespace,
+    cst.Newline,
+    cst.Comment,
+)
+
+
 def names_in(node: cst.CSTNode) -> Iterator[cst.Name]:
     """Yield every Name below ``node`` that is a value reference, not an attribute."""
     stack: List[cst.CSTNode] = [node]
@@ -114,7 +157,7 @@ def names_in(node: cst.CSTNode) -> Iterator[cst.Name]:
         if isinstance(current, cst.Arg):
             stack.append(current.value)
             continue
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -123,7 +166,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(list(child_nodes(current))))
 
 
 def subscript_elements(node: cst.Subscript) -> List[cst.BaseSlice]:

@@ -585,7 +585,7 @@ class AngleReader:
             return bool(self.free_names(node) & names)
         return any(
             self.reads_inside_lookup(child, names, depth + 1)
-            for child in node.children
+            for child in syntax.child_nodes(node)
             if isinstance(child, (cst.BaseExpression, cst.Arg))
         )
 
@@ -607,7 +607,7 @@ class AngleReader:
             for arg in node.args:
                 names |= self.free_names(arg.value, depth + 1)
             return names
-        for child in node.children:
+        for child in syntax.child_nodes(node):
             if isinstance(child, cst.Arg):
                 child = child.value
             names |= self.free_names(child, depth + 1)
