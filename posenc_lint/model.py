@@ -602,12 +602,21 @@ class _Builder(cst.CSTVisitor):
         self._mark(node)
         self.statement_stack.append(node)
         if self.function_stack:
-            # Nested functions count as part of the enclosing method.
+            # Nested functions count as part of the enclosing method, but their
+            # bodies run only when called, so their contents are conditional.
             self.function_stack.append(self.function_stack[0])
+            self.conditional_depth += 1
             return
-        params = [param.name.value for param in node.params.params]
-        if not params:
-            params = [param.name.value for param in node.params.posonly_params]
+        params = [
+            param.name.value
+            for param in (*node.params.posonly_params, *node.params.params)
+        ]
+        star_arg = node.params.star_arg
+        if isinstance(star_arg, cst.Param):
+            params.append(star_arg.name.value)
+        params.extend(param.name.value for param in node.params.kwonly_params)
+        if node.params.star_kwarg is not None:
+            params.append(node.params.star_kwarg.name.value)
         cls = self.class_stack[-1] if self._directly_in_class(node) else None
         function = FunctionModel(name=node.name.value, node=node, cls=cls, params=params)
         self.model.all_functions.append(function)
@@ -625,9 +634,15 @@ class _Builder(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.function_stack.pop()
         self.statement_stack.pop()
+        if self.function_stack:
+            self.conditional_depth -= 1
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._mark(node)
+        self.conditional_depth += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.conditional_depth -= 1
 
     # -- statements --------------------------------------------------------
 
@@ -643,8 +658,21 @@ class _Builder(cst.CSTVisitor):
     def _leave_conditional(self, node: cst.CSTNode) -> None:
         self.conditional_depth -= 1
 
+    def _enter_compound(self, node: cst.CSTNode) -> None:
+        self.statement_stack.append(node)
+
+    def _leave_compound(self) -> None:
+        self.statement_stack.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        self._enter_compound(node)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self._leave_compound()
+
     def visit_If(self, node: cst.If) -> None:
         self._mark(node)
+        self._enter_compound(node)
         if self.function is not None:
             self.function.ifs.append(node)
             if any(isinstance(sub, cst.Raise) for sub in _direct_statements(node.body)):
@@ -653,12 +681,15 @@ class _Builder(cst.CSTVisitor):
 
     def leave_If(self, original_node: cst.If) -> None:
         self._leave_conditional(original_node)
+        self._leave_compound()
 
     def visit_While(self, node: cst.While) -> None:
         self._enter_conditional(node)
+        self._enter_compound(node)
 
     def leave_While(self, original_node: cst.While) -> None:
         self._leave_conditional(original_node)
+        self._leave_compound()
 
     def visit_Try(self, node: cst.Try) -> None:
         self._enter_conditional(node)
@@ -672,8 +703,12 @@ class _Builder(cst.CSTVisitor):
     def leave_IfExp(self, original_node: cst.IfExp) -> None:
         self._leave_conditional(original_node)
 
+    def leave_For(self, original_node: cst.For) -> None:
+        self._leave_compound()
+
     def visit_For(self, node: cst.For) -> None:
         self._mark(node)
+        self._enter_compound(node)
         if self.function is not None:
             self.function.loops.append(node)
         iterator = node.iter
@@ -694,14 +729,20 @@ class _Builder(cst.CSTVisitor):
         if self.function is not None:
             self.function.returns.append(node)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self._record_assignment([target.target for target in node.targets], node.value, node)
+    # Assignments are recorded when left, after their value, so a name on the
+    # right of `x = x + 1` resolves to an earlier assignment, not to this one.
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self._record_assignment(
+            [target.target for target in original_node.targets], original_node.value, original_node
+        )
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._record_assignment([node.target], node.value, node)
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        self._record_assignment([original_node.target], original_node.value, original_node)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._record_assignment([node.target], node.value, node, augmented=True)
+    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
+        self._record_assignment(
+            [original_node.target], original_node.value, original_node, augmented=True
+        )
 
     def _record_assignment(
         self,
