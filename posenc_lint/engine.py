@@ -16,7 +16,8 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from posenc_lint import noqa
 from posenc_lint.config import Settings, selected_codes
-from posenc_lint.diagnostics import Diagnostic, FileResult, Location
+from posenc_lint.diagnostics import Diagnostic, FileResult, Fix, Location
+from posenc_lint.fixes import FixPlan
 from posenc_lint.model import build_model
 from posenc_lint.rules import ALL_RULES, RULES_BY_CODE
 
@@ -240,21 +241,35 @@ def _run_rules(
     codes: FrozenSet[str],
     apply_noqa: bool,
 ) -> FileResult:
+    diagnostics, _ = analyse(module, text, display, settings, codes, apply_noqa)
+    return FileResult(display, tuple(diagnostics))
+
+
+def analyse(
+    module: cst.Module,
+    text: str,
+    display: str,
+    settings: Settings,
+    codes: FrozenSet[str],
+    apply_noqa: bool = True,
+) -> Tuple[List[Diagnostic], List[Tuple[Diagnostic, FixPlan]]]:
+    """Run the selected rules on a parsed module.
+
+    Returns the sorted diagnostics, and beside them each diagnostic that has a
+    fix paired with the rule's plan for it, for the fixer.
+    """
     diagnostics: List[Diagnostic] = []
+    plans: List[Tuple[Diagnostic, FixPlan]] = []
     pending = []
     try:
         model = build_model(module, settings.position_table_pattern)
     except RecursionError:
-        return FileResult(
-            display,
-            (file_diagnostic(INTERNAL_ERROR, display, "cannot analyse: the code nests too deeply"),),
-        )
+        return [file_diagnostic(INTERNAL_ERROR, display, "cannot analyse: the code nests too deeply")], []
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
         LOG.debug("building the model of %s failed", display, exc_info=True)
-        return FileResult(
-            display,
-            (file_diagnostic(INTERNAL_ERROR, display, f"internal error while analysing the file: {error!r}"),),
-        )
+        return [
+            file_diagnostic(INTERNAL_ERROR, display, f"internal error while analysing the file: {error!r}")
+        ], []
 
     for rule_class in ALL_RULES:
         if rule_class.code not in codes:
@@ -289,19 +304,17 @@ def _run_rules(
             seen.add(key)
             if noqa_map is not None and noqa_map.is_suppressed(start.line, rule_class.code):
                 continue
-            diagnostics.append(
-                Diagnostic(
-                    rule_class.code,
-                    rule_class.name,
-                    finding.message,
-                    display,
-                    start,
-                    end,
-                    finding.fix,
-                )
+            plan = finding.fix
+            fix = Fix(plan.message, plan.applicability) if plan is not None else None
+            diagnostic = Diagnostic(
+                rule_class.code, rule_class.name, finding.message, display, start, end, fix
             )
+            diagnostics.append(diagnostic)
+            if plan is not None:
+                plans.append((diagnostic, plan))
     diagnostics.sort(key=Diagnostic.sort_key)
-    return FileResult(display, tuple(diagnostics))
+    plans.sort(key=lambda pair: pair[0].sort_key())
+    return diagnostics, plans
 
 
 def _positions(module: cst.Module) -> Dict[cst.CSTNode, CodeRange]:

@@ -9,7 +9,7 @@ from typing import ClassVar, Iterator, List, Optional
 
 import libcst as cst
 
-from posenc_lint.diagnostics import Fix
+from posenc_lint.fixes import FixPlan
 from posenc_lint.model import ModuleModel
 
 DOC_SECTIONS = (
@@ -28,7 +28,7 @@ class Finding:
 
     node: cst.CSTNode
     message: str
-    fix: Optional[Fix] = None
+    fix: Optional[FixPlan] = None
 
 
 class Rule:

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from posenc_lint.model import ModuleModel, iter_module_classes
+import libcst as cst
+
+from posenc_lint import syntax
+from posenc_lint.fixes import FixPlan, NodeEdit, safe_fix
+from posenc_lint.model import (
+    AttributeWrite,
+    ClassModel,
+    FunctionModel,
+    ModuleModel,
+    iter_module_classes,
+)
 from posenc_lint.rules.base import Finding, Rule
+
+# Constructors of complex tensors: `Module.to(dtype)` would drop their imaginary part.
+COMPLEX_MAKERS = {"torch.polar", "torch.complex", "torch.view_as_complex"}
+COMPLEX_DTYPES = {"cfloat", "cdouble", "complex64", "complex128", "chalf", "complex32"}
 
 
 class FixedTableAsPlainAttribute(Rule):
@@ -74,9 +88,12 @@ class FixedTableAsPlainAttribute(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned fix, `self.register_buffer(name, table, persistent=False)`,
-    is safe: a non-persistent buffer adds no `state_dict` key. Complex-valued
-    tables get no fix, because `Module.to(dtype)` would make them real.
+    The fix, `self.register_buffer(name, table, persistent=False)`, is safe: the
+    table's values are unchanged, and a non-persistent buffer adds no `state_dict`
+    key, so old checkpoints load with `strict=True`. There is no fix when the
+    table is complex-valued, because `Module.to(dtype)` would make it real, when
+    the class also stores a non-tensor under that name (a buffer accepts only
+    tensors and `None`), or when the assignment runs before `super().__init__()`.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.
@@ -106,4 +123,68 @@ class FixedTableAsPlainAttribute(Rule):
                     f"position table `{write.attr}` is a plain tensor attribute, so `.to()`, "
                     "`.cuda()`, `.half()` and `state_dict()` skip it; register it as a buffer "
                     f"with `self.register_buffer(\"{write.attr}\", ..., persistent=False)`",
+                    _register_fix(model, cls, write),
                 )
+
+
+def _register_fix(model: ModuleModel, cls: ClassModel, write: AttributeWrite) -> Optional[FixPlan]:
+    """Build the `register_buffer(..., persistent=False)` rewrite, when it is sound."""
+    function = write.function
+    if write.value is None or function.self_name is None:
+        return None
+    if _is_complex(model, write.value, function):
+        return None
+    for other in cls.writes_to(write.attr):
+        if other.kind not in ("assign", "setattr"):
+            continue
+        value = other.value
+        if isinstance(value, cst.Name) and value.value == "None":
+            continue
+        if not model.is_tensor(value, other.function):
+            return None
+    if not _after_module_init(model, write):
+        return None
+    if write.kind == "assign" and (
+        not isinstance(write.node, cst.Assign) or len(write.node.targets) != 1
+    ):
+        return None
+
+    no_space = cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+    call = cst.Call(
+        func=cst.Attribute(cst.Name(function.self_name), cst.Name("register_buffer")),
+        args=[
+            cst.Arg(cst.SimpleString(f'"{write.attr}"')),
+            cst.Arg(write.value),
+            cst.Arg(cst.Name("False"), keyword=cst.Name("persistent"), equal=no_space),
+        ],
+    )
+    replacement = cst.Expr(call) if write.kind == "assign" else call
+    return safe_fix(
+        f"Register `{write.attr}` as a non-persistent buffer",
+        NodeEdit(write.node, replacement),
+    )
+
+
+def _is_complex(model: ModuleModel, value: cst.BaseExpression, function: FunctionModel) -> bool:
+    resolved = model.resolve(value, function)
+    for node in syntax.walk(resolved):
+        if isinstance(node, cst.Call) and model.qualname(node.func) in COMPLEX_MAKERS:
+            return True
+        if isinstance(node, cst.Attribute) and node.attr.value in COMPLEX_DTYPES:
+            return True
+    return False
+
+
+def _after_module_init(model: ModuleModel, write: AttributeWrite) -> bool:
+    """Whether ``super().__init__()`` (or ``Base.__init__(self)``) runs before the write."""
+    function = write.function
+    if function.name != "__init__":
+        # A helper called from `__init__` runs after the module is set up in practice.
+        return True
+    write_order = model.order_of(write.node)
+    for call in function.calls:
+        if call.method == "__init__" and call.order < write_order:
+            return True
+    return False
