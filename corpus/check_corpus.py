@@ -10,13 +10,20 @@ The corpus folder (``corpus/`` inside ``--shared``) contains two files:
   code starts on the line or in the range ``A-B``. An ``either`` row holds when the
   file has no internal error (PEL902). A row whose ``why`` starts with ``opt-in``
   is about a rule that is off by default and is checked with that rule selected.
-  Every other row is checked as a default run would report it.
+  Other ``report`` rows are checked as a default run would report them, and
+  ``clean`` rows must hold with their rule selected.
 
 The script downloads each pinned wheel with pip, unpacks it into the cache, runs
 the posenc-lint CLI on it with every rule selected and prints one PASS, FAIL or
 SKIP line a row. It writes every finding of a default rule to ``corpus/findings.tsv``.
 When ``corpus/review.tsv`` exists, every such finding needs a review row with the
 same package, path, line and code, and every review row needs its finding.
+
+With ``--fix-check``, each linted tree is then copied to a temporary folder and
+fixed there with ``--fix --unsafe-fixes``. The check fails, naming the files, when
+a fix could not be applied or written, a rewritten file does not parse, a second
+``--fix`` changes a rewritten file again, a file without findings changed, or a
+file appeared or disappeared.
 
 Exit status: 0 when every row and check holds, 1 when one fails, 2 when setup fails
 (an invalid data file, a failed download, unpacking or lint run).
@@ -27,6 +34,7 @@ The script uses only the standard library and runs on Python 3.9 and later.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -340,8 +348,9 @@ def evaluate_row(
     ``file_findings`` contains every finding in the row's file with every rule selected,
     ``rules`` maps each registered code to whether it is on by default, and
     ``line_count`` is the file's number of lines, or None when the file is missing.
-    A row that is not opt-in is checked as a default run would report it, so a
-    finding of an off-by-default rule does not count for it.
+    A ``report`` row that is not opt-in is checked as a default run would report it,
+    so a finding of an off-by-default rule does not count for it. A ``clean`` row
+    must hold with its rule selected, whether or not the rule is on by default.
     """
     if line_count is None:
         return FAIL, "file not found in the unpacked wheel"
@@ -359,7 +368,7 @@ def evaluate_row(
     if default is None:
         notes.append(f"{row.code} is not a registered rule")
         counted: List[Finding] = []
-    elif not default and not row.opt_in:
+    elif not default and not row.opt_in and row.verdict == "report":
         notes.append(f"{row.code} is off by default and the row is not marked opt-in, so a default run does not report it")
         counted = []
     else:
@@ -594,6 +603,176 @@ def count_lines(path: Path) -> Optional[int]:
     return len(data.splitlines())
 
 
+# --- Fix check ----------------------------------------------------------------------
+
+FIX_ERROR_PREFIX = "posenc-lint: error: "
+
+
+@dataclass(frozen=True)
+class FixProblem:
+    """A file that the fix check found wrong, with the path relative to the wheel root."""
+
+    package: str
+    path: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class TreeChanges:
+    """The differences between a fixed copy and its original tree, by path relative to the tree."""
+
+    changed: List[str]
+    missing: List[str]
+    added: List[str]
+
+
+def tree_files(folder: Path) -> Dict[str, Path]:
+    """Return every file under ``folder`` by its ``/``-separated path relative to it."""
+    files: Dict[str, Path] = {}
+    for directory, _, names in os.walk(str(folder)):
+        for name in names:
+            path = Path(directory) / name
+            files[path.relative_to(folder).as_posix()] = path
+    return files
+
+
+def compare_trees(original: Path, copy: Path) -> TreeChanges:
+    """Compare two trees byte for byte."""
+    before = tree_files(original)
+    after = tree_files(copy)
+    changed = sorted(
+        relative
+        for relative in before.keys() & after.keys()
+        if before[relative].read_bytes() != after[relative].read_bytes()
+    )
+    return TreeChanges(changed, sorted(before.keys() - after.keys()), sorted(after.keys() - before.keys()))
+
+
+def parse_problem(source: bytes) -> Optional[str]:
+    """Return why Python rejects ``source``, or None when it parses."""
+    try:
+        compile(source, "<fixed>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        return f"{error.msg} on line {error.lineno}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        return str(error) or type(error).__name__
+    return None
+
+
+def fix_errors(stderr: str, root: Path, base: Path) -> List[Tuple[str, str]]:
+    """Return (path relative to ``root``, reason) for each file the CLI could not fix or write."""
+    errors = []
+    for line in stderr.splitlines():
+        if not line.startswith(FIX_ERROR_PREFIX):
+            continue
+        filename, _, reason = line[len(FIX_ERROR_PREFIX):].partition(": ")
+        absolute = os.path.normpath(os.path.join(str(base), filename))
+        errors.append((Path(os.path.relpath(absolute, str(root))).as_posix(), reason))
+    return errors
+
+
+def run_fix(targets: Sequence[Path], jobs: int, action: str) -> "subprocess.CompletedProcess[str]":
+    """Run ``--fix --unsafe-fixes`` with every rule selected on ``targets``."""
+    arguments = [
+        "--fix", "--unsafe-fixes", "--select", "PEL", "--isolated", "--exit-zero", "-q",
+        "--output-format", "json-lines", "-j", str(jobs), *(str(target) for target in targets),
+    ]
+    return _run_cli(arguments, action)
+
+
+def check_fixed_copy(
+    package: Package,
+    original_root: Path,
+    copy_root: Path,
+    prefix: str,
+    with_findings: Set[str],
+    completed: "subprocess.CompletedProcess[str]",
+    jobs: int,
+) -> Tuple[List[FixProblem], int]:
+    """Check a tree fixed by ``completed``; return the problems and the number of rewritten files.
+
+    ``original_root`` and ``copy_root`` are the unpacked wheel and its copy,
+    ``prefix`` is the linted folder inside them ('' for the whole wheel), and
+    ``with_findings`` contains the wheel paths of the files that have any finding.
+    """
+    original = original_root / prefix if prefix else original_root
+    copy = copy_root / prefix if prefix else copy_root
+
+    def in_wheel(relative: str) -> str:
+        return f"{prefix}/{relative}" if prefix else relative
+
+    problems: List[FixProblem] = []
+    for path, reason in fix_errors(completed.stderr, copy_root, REPO_ROOT):
+        problems.append(FixProblem(package.key, path, f"not fixed: {reason}"))
+    if completed.returncode != 0 and not problems:
+        problems.append(
+            FixProblem(package.key, prefix or ".", f"posenc-lint --fix exited with {completed.returncode}:\n{_tail(completed.stderr)}")
+        )
+
+    changes = compare_trees(original, copy)
+    for relative in changes.missing:
+        problems.append(FixProblem(package.key, in_wheel(relative), "the file disappeared from the fixed copy"))
+    for relative in changes.added:
+        problems.append(FixProblem(package.key, in_wheel(relative), "a new file appeared in the fixed copy"))
+
+    rewritten: List[str] = []
+    for relative in changes.changed:
+        path = in_wheel(relative)
+        if path not in with_findings:
+            problems.append(FixProblem(package.key, path, "changed although it has no findings"))
+        problem = parse_problem((copy / relative).read_bytes())
+        if problem is not None and parse_problem((original / relative).read_bytes()) is None:
+            problems.append(FixProblem(package.key, path, f"the fixed file does not parse: {problem}"))
+        rewritten.append(relative)
+
+    if rewritten:
+        first_pass = {relative: (copy / relative).read_bytes() for relative in rewritten}
+        again = run_fix([copy / relative for relative in rewritten], jobs, f"fixing {package.requirement} again")
+        for path, reason in fix_errors(again.stderr, copy_root, REPO_ROOT):
+            problems.append(FixProblem(package.key, path, f"second --fix failed: {reason}"))
+        for relative, data in first_pass.items():
+            if (copy / relative).read_bytes() != data:
+                problems.append(FixProblem(package.key, in_wheel(relative), "a second --fix changed the file again"))
+    return problems, len(rewritten)
+
+
+def fix_check(
+    selected: Sequence[Package],
+    roots: Mapping[str, Path],
+    subfolders: Mapping[str, str],
+    findings: Sequence[Finding],
+    jobs: int,
+) -> List[FixProblem]:
+    """Fix a temporary copy of each linted tree and check the result; return the problems."""
+    with_findings = {(finding.package, finding.path) for finding in findings}
+    problems: List[FixProblem] = []
+    with tempfile.TemporaryDirectory(prefix="posenc-fix-check-") as scratch:
+        for package in selected:
+            started = time.monotonic()
+            prefix = subfolders.get(package.key, "")
+            original = roots[package.key] / prefix if prefix else roots[package.key]
+            copy_root = Path(scratch) / package.folder_name
+            copy = copy_root / prefix if prefix else copy_root
+            try:
+                shutil.copytree(str(original), str(copy), symlinks=True)
+            except (OSError, shutil.Error) as error:
+                raise SetupError(f"copying {original} for the fix check failed: {error}")
+
+            completed = run_fix([copy], jobs, f"fixing {package.requirement}")
+            package_findings = {path for key, path in with_findings if key == package.key}
+            package_problems, rewritten = check_fixed_copy(
+                package, roots[package.key], copy_root, prefix, package_findings, completed, jobs
+            )
+            problems.extend(package_problems)
+            print(
+                f"fix check: {package.requirement}: {rewritten} files rewritten, "
+                f"{len(package_problems)} problems, {time.monotonic() - started:.1f} s",
+                flush=True,
+            )
+            shutil.rmtree(str(copy_root), ignore_errors=True)
+    return problems
+
+
 # --- Command line -------------------------------------------------------------------
 
 
@@ -609,6 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--findings", type=Path, default=DEFAULT_FINDINGS, metavar="FILE", help=f"where to write the default-rule findings as TSV (default: {DEFAULT_FINDINGS})")
     parser.add_argument("--review", type=Path, default=DEFAULT_REVIEW, metavar="FILE", help=f"review verdicts to compare the findings with, if the file exists (default: {DEFAULT_REVIEW})")
     parser.add_argument("--allow-unreviewed", action="store_true", help="report unreviewed findings and stale review rows without failing")
+    parser.add_argument("--fix-check", action="store_true", help="after the comparison, run --fix --unsafe-fixes on a temporary copy of each linted tree and check that every rewritten file parses, a second --fix changes nothing and files without findings stay byte-identical")
     return parser
 
 
@@ -778,11 +958,19 @@ def run(arguments: argparse.Namespace) -> int:
     review_problems = check_review(arguments.review, reported, scope)
     review_failed = review_problems > 0 and not arguments.allow_unreviewed
 
+    fix_problems: List[FixProblem] = []
+    if arguments.fix_check:
+        print()
+        fix_problems = fix_check(selected, roots, subfolders, findings, arguments.jobs)
+        for problem in fix_problems:
+            print(f"fix check: FAIL {problem.package} {problem.path}: {problem.problem}")
+
+    fix_part = f"; {len(fix_problems)} fix-check problems" if arguments.fix_check else ""
     print(
         f"rows: {passed} pass, {failed} fail, {skipped} skipped; "
-        f"{len(crashes)} internal errors; {time.monotonic() - started:.1f} s in all"
+        f"{len(crashes)} internal errors{fix_part}; {time.monotonic() - started:.1f} s in all"
     )
-    if failed or crashes or review_failed:
+    if failed or crashes or review_failed or fix_problems:
         return EXIT_FAIL
     return EXIT_PASS
 

@@ -220,10 +220,22 @@ def test_default_report_row_fails_for_opt_in_rule():
     assert "PEL202 is off by default and the row is not marked opt-in" in detail
 
 
-def test_default_clean_row_ignores_opt_in_rule():
-    plain = row("clean", "277", code="PEL202", why="no length check")
-    status, detail = cc.evaluate_row(plain, [finding(277, code="PEL202")], RULES, 300)
+def test_clean_row_holds_with_opt_in_rule_selected():
+    plain = row("clean", "277", code="PEL202", why="asserts the length first")
+    status, _ = cc.evaluate_row(plain, [finding(277, code="PEL202")], RULES, 300)
+    assert status == cc.FAIL
+
+
+def test_clean_row_of_opt_in_rule_passes_without_finding():
+    plain = row("clean", "277", code="PEL202", why="asserts the length first")
+    status, _ = cc.evaluate_row(plain, [finding(10, code="PEL202")], RULES, 300)
     assert status == cc.PASS
+
+
+def test_default_report_row_ignores_opt_in_rule():
+    plain = row("report", "277", code="PEL202", why="no length check")
+    status, detail = cc.evaluate_row(plain, [finding(277, code="PEL202")], RULES, 300)
+    assert status == cc.FAIL
     assert "off by default" in detail
 
 

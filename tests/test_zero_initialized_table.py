@@ -251,3 +251,19 @@ class Embed(nn.Module):
         self.weight = nn.Parameter(torch.Tensor([1.0, 2.0]))
 """
     assert codes(source) == ["PEL102"]
+
+
+def test_init_weights_inherited_from_another_file_counts():
+    source = HEADER + """
+from timm.models.vision_transformer import VisionTransformer
+
+class DistilledVisionTransformer(VisionTransformer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs, weight_init="skip")
+        self.pos_embed = nn.Parameter(torch.empty(1, self.num_patches + 2, self.embed_dim))
+        self.init_weights()
+
+    def init_weights(self, mode=""):
+        super().init_weights(mode=mode)
+"""
+    assert codes(source) == []

@@ -88,11 +88,41 @@ def unset_learned_tables(model: ModuleModel) -> Iterator[UnsetTable]:
     if model.initialises_all_parameters:
         return
     for cls in iter_module_classes(model):
+        if _calls_inherited_init(cls):
+            continue
         for write in cls.writes:
             found = _unset_parameter(model, cls, write)
             if found is not None:
                 yield found
         yield from _zeroed_by_init(model, cls)
+
+
+def _calls_inherited_init(cls: ClassModel) -> bool:
+    """Whether the class calls an init method defined in another file.
+
+    timm's `DistilledVisionTransformer` creates `pos_embed` with `torch.empty`
+    and relies on `super().init_weights()` from `vision_transformer.py`.
+    """
+    own_methods = cls.all_methods()
+    for function in cls.methods.values():
+        for call in function.calls:
+            name = call.method
+            if name is None or name == "__init__" or "init" not in name.lower():
+                continue
+            receiver = call.receiver
+            through_super = (
+                isinstance(receiver, cst.Call)
+                and isinstance(receiver.func, cst.Name)
+                and receiver.func.value == "super"
+            )
+            through_self = (
+                isinstance(receiver, cst.Name)
+                and receiver.value == function.self_name
+                and name not in own_methods
+            )
+            if through_super or through_self:
+                return True
+    return False
 
 
 def _unset_parameter(model: ModuleModel, cls: ClassModel, write: AttributeWrite) -> Optional[UnsetTable]:
