@@ -1,6 +1,10 @@
 """PEL303 fixed-table-as-plain-attribute."""
 
+import textwrap
+
 from helpers import codes, findings, line_of
+from posenc_lint.config import Settings
+from posenc_lint.engine import lint_source
 
 HEADER = """
 import numpy as np
@@ -95,3 +99,27 @@ class Holder:
         self.pe = torch.zeros(n, d)
 """
     assert codes(source) == []
+
+
+def test_fix_offered_for_single_assignment():
+    source = HEADER + """
+class Embeddings(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.pe = get_sinusoid_encoding_table(n, d)
+"""
+    result = lint_source(textwrap.dedent(source), "example.py", Settings())
+    assert [diagnostic.fixable for diagnostic in result.diagnostics] == [True]
+
+
+def test_no_fix_when_attribute_is_first_set_to_none():
+    source = HEADER + """
+class Embeddings(nn.Module):
+    def __init__(self, n, d):
+        super().__init__()
+        self.pe = None
+        self.pe = get_sinusoid_encoding_table(n, d)
+"""
+    result = lint_source(textwrap.dedent(source), "example.py", Settings())
+    assert [diagnostic.code for diagnostic in result.diagnostics] == ["PEL303"]
+    assert [diagnostic.fixable for diagnostic in result.diagnostics] == [False]

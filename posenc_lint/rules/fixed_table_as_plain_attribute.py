@@ -92,8 +92,9 @@ class FixedTableAsPlainAttribute(Rule):
     table's values are unchanged, and a non-persistent buffer adds no `state_dict`
     key, so old checkpoints load with `strict=True`. There is no fix when the
     table is complex-valued, because `Module.to(dtype)` would make it real, when
-    the class also stores a non-tensor under that name (a buffer accepts only
-    tensors and `None`), or when the assignment runs before `super().__init__()`.
+    the class writes that attribute anywhere else (`register_buffer` raises
+    `KeyError` for a name that is already set), or when the assignment runs
+    before `super().__init__()`.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.
@@ -134,14 +135,10 @@ def _register_fix(model: ModuleModel, cls: ClassModel, write: AttributeWrite) ->
         return None
     if _is_complex(model, write.value, function):
         return None
-    for other in cls.writes_to(write.attr):
-        if other.kind not in ("assign", "setattr"):
-            continue
-        value = other.value
-        if isinstance(value, cst.Name) and value.value == "None":
-            continue
-        if not model.is_tensor(value, other.function):
-            return None
+    # `register_buffer` raises KeyError when the name is already a plain
+    # attribute, even one set to None, so any second write rules the fix out.
+    if any(other is not write for other in cls.writes_to(write.attr)):
+        return None
     if not _after_module_init(model, write):
         return None
     if write.kind == "assign" and (
