@@ -8,6 +8,7 @@ from typing import Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes import FixPlan, extension_start, precompute
 from posenc_lint.model import CallSite, ClassModel, FunctionModel, ModuleModel, iter_module_classes
 from posenc_lint.rules._runtime import resolve_local, small_statement
 from posenc_lint.rules.base import Finding, Rule
@@ -105,9 +106,24 @@ class ExtensionRestartsAtZero(Rule):
     ```
 
     ## Fix safety
-    No fix yet. A planned unsafe fix would pass the table's current length as
-    the start of the new positions, which changes every output past the
-    original `max_len`.
+    The fix is unsafe. When the extension runs on the forward path, inside an
+    `if need > have:` block where `have` is the table's length or an attribute
+    such as `self.max_len`, the fix is the precompute-and-slice rewrite: it
+    replaces that block's body with
+    `raise ValueError(f"sequence length {need} exceeds the maximum {have}")`.
+    Inputs that fit the table built in `__init__` give the same outputs, and a
+    longer input raises instead of getting rows that repeat the first ones.
+    In a method that `forward` does not reach, such as an explicit resize
+    method, the fix turns `torch.arange(need - have)` (or
+    `torch.arange(0, need - have)`) into `torch.arange(have, need)`, which
+    changes the appended rows to those of the positions after the table's end.
+
+    On the forward path there is no fix in the cases where PEL301 has none. The
+    table must be created in `__init__` with more than one row, and written on
+    the forward path only inside the block. The test must be a single `>` or
+    `<` comparison, and the block may only build rows, write the table and log.
+    Elsewhere there is no fix when the rows come from a builder function with
+    no start argument, or when the count is computed in a separate statement.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.
@@ -125,13 +141,17 @@ class ExtensionRestartsAtZero(Rule):
                     if extension is None:
                         continue
                     attr, pieces = extension
-                    if not any(_restarts_at_zero(model, function, piece) for piece in pieces):
+                    restarts = [
+                        found for piece in pieces for found in _restarting_calls(model, function, piece)
+                    ]
+                    if not restarts:
                         continue
                     yield Finding(
                         small_statement(call.statement, call.node),
                         f"the rows appended to position table `{attr}` are built for positions "
                         "starting at 0, so they repeat its first rows; build them for positions "
                         f"starting at the table's current length (`self.{attr}.size(0)`)",
+                        _fix(model, cls, attr, call.node, function, restarts),
                     )
 
 
@@ -166,7 +186,25 @@ def _assigned_back(function: FunctionModel, call: CallSite, attr: str) -> bool:
     return False
 
 
-def _restarts_at_zero(model: ModuleModel, function: FunctionModel, piece: cst.BaseExpression) -> bool:
+def _fix(
+    model: ModuleModel,
+    cls: ClassModel,
+    attr: str,
+    node: cst.CSTNode,
+    function: FunctionModel,
+    restarts: List[Tuple[cst.Call, cst.BinaryOperation]],
+) -> Optional[FixPlan]:
+    """Raise instead of growing on the forward path; elsewhere, start the new positions at the table's length."""
+    if function.name in cls.forward_reachable:
+        return precompute.growth_fix(model, cls, attr, node, function)
+    return extension_start.start_fix(model, restarts)
+
+
+def _restarting_calls(
+    model: ModuleModel, function: FunctionModel, piece: cst.BaseExpression
+) -> List[Tuple[cst.Call, cst.BinaryOperation]]:
+    """Return the calls in ``piece`` (or the locals it reads) that build positions from 0."""
+    found: List[Tuple[cst.Call, cst.BinaryOperation]] = []
     expressions = _expression_and_locals(model, function, piece)
     code = _code_of(model, expressions)
     for expression in expressions:
@@ -180,8 +218,8 @@ def _restarts_at_zero(model: ModuleModel, function: FunctionModel, piece: cst.Ba
             # `arange(need - have) + have`, or a builder given `start=have`, restarts nowhere.
             if _mentions_elsewhere(code, start, model.module.code_for_node(subtraction)):
                 continue
-            return True
-    return False
+            found.append((node, subtraction))
+    return found
 
 
 def _count_from_zero(

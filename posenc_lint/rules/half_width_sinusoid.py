@@ -8,6 +8,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes import sinusoid_values
 from posenc_lint.model import Assignment, FunctionModel, ModuleModel
 from posenc_lint.rules._sinusoid import (
     FrequencyVector,
@@ -101,9 +102,20 @@ class HalfWidthSinusoid(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned unsafe fix writes `sin(angles)` and `cos(angles)`
-    into the even and odd columns of a new `d`-wide table, which changes the
-    table's width and every value in it.
+    The fix is unsafe: the table becomes `d` wide instead of `d // 2`, and every
+    value changes. When sin and cos are written back into the grid itself, the
+    fix creates `table = angles.new_zeros(n, d)` just before the first write.
+    It writes `sin(angles)` into the even columns of `table` and `cos(angles)`
+    into its odd ones, and reads `table` wherever the code read `angles` after
+    the writes.
+    When they are written into a separate table whose width is the `d` of the
+    frequencies, it only drops the `0::2` and `1::2` slices of `angles`.
+
+    There is no fix when sin and cos are not each written by a statement of
+    its own (`torch.cat` of the two, for example), when the grid's rows do not
+    come from `torch.arange(n)` made a column or passed to `torch.outer`, when
+    the grid is read or assigned again between the writes, or when the grid
+    and the writes are not in the function's top-level block.
 
     ## Options
     None.
@@ -139,7 +151,16 @@ class HalfWidthSinusoid(Rule):
                 continue
             grid = grids[key]
             first = min(kinds["sin"] + kinds["cos"], key=model.order_of)
-            yield Finding(_anchor(function, first), _message(grid))
+            fix = sinusoid_values.full_width_fix(
+                model,
+                function,
+                grid.name,
+                grid.value,
+                grid.frequencies,
+                kinds["sin"],
+                kinds["cos"],
+            )
+            yield Finding(_anchor(function, first), _message(grid), fix)
 
 
 def _angle_grid(

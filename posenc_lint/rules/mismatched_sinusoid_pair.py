@@ -8,6 +8,7 @@ from typing import FrozenSet, Iterator, List, Optional
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes import sinusoid_values
 from posenc_lint.model import Assignment, FunctionModel, ModuleModel
 from posenc_lint.rules._sinusoid import (
     AngleReader,
@@ -100,8 +101,12 @@ class MismatchedSinusoidPair(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned unsafe fix gives the cos the sin's angle, which
-    changes the values in every odd column.
+    The fix is unsafe: it gives the odd column's sin or cos a copy of the even
+    column's angle, which changes the values in every odd column, and deletes
+    the assignment of a local angle name that nothing reads any more. There is
+    no fix when the two writes are in different blocks, when a name the even
+    angle reads is assigned between them, or when the even angle calls
+    something other than a `math`, numpy or torch function.
 
     ## Options
     None.
@@ -129,7 +134,15 @@ class MismatchedSinusoidPair(Rule):
                         continue
                     if _different_angles(reader, first.trig.operand, second.trig.operand, columns):
                         reported.add(id(second.assignment.node))
-                        yield Finding(second.assignment.node, _message(first, second))
+                        fix = sinusoid_values.pair_fix(
+                            model,
+                            function,
+                            first.assignment,
+                            first.trig.operand,
+                            second.assignment,
+                            second.trig.operand,
+                        )
+                        yield Finding(second.assignment.node, _message(first, second), fix)
 
 
 def _trig_writes(model: ModuleModel, function: FunctionModel) -> List[TrigWrite]:

@@ -7,6 +7,7 @@ from typing import Iterator, Optional, Set
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes import FixPlan, precompute
 from posenc_lint.model import ClassModel, FunctionModel, ModuleModel, iter_module_classes
 from posenc_lint.rules.base import Finding, Rule
 
@@ -88,8 +89,20 @@ class ParameterAssignedInForward(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned fix is the precompute-and-slice rewrite, an unsafe
-    fix: inputs longer than the maximum raise `ValueError` instead of growing the table.
+    The fix is unsafe: it replaces the body of the `if need > have:` block that
+    grows the table on the forward path, where `have` is the table's length or
+    an attribute such as `self.max_len`, with
+    `raise ValueError(f"sequence length {need} exceeds the maximum {have}")`.
+    Inputs that fit the table built in `__init__` give the same outputs,
+    `state_dict` keys stay the same, and a longer input raises instead of
+    replacing the Parameter.
+
+    There is no fix when `__init__` does not create the table with more than
+    one row, when another statement on the forward path writes the table
+    outside such a block, when the test is not a single `>` or `<` comparison
+    with the table's length, or when the block does more than build rows, write
+    the table or its length attribute, and log. Creating a Parameter on every
+    call, not only for longer inputs, gets no fix either.
 
     ## Options
     None.
@@ -109,10 +122,10 @@ class ParameterAssignedInForward(Rule):
                 if function is None or name == "__init__" or id(function.node) in seen:
                     continue
                 seen.add(id(function.node))
-                yield from self._check_method(model, function, parameters)
+                yield from self._check_method(model, cls, function, parameters)
 
     def _check_method(
-        self, model: ModuleModel, function: FunctionModel, parameters: Set[str]
+        self, model: ModuleModel, cls: ClassModel, function: FunctionModel, parameters: Set[str]
     ) -> Iterator[Finding]:
         where = "`forward`" if function.name == "forward" else f"`{function.name}`, which `forward` calls,"
         for assignment in function.assignments:
@@ -124,6 +137,7 @@ class ParameterAssignedInForward(Rule):
                         assignment.node,
                         f"{where} assigns a new Parameter to `{attr}`, so optimizers and "
                         f"checkpoints keep the old tensor and `torch.compile` breaks; {FIX_ADVICE}",
+                        _fix(model, cls, attr, assignment.node, function),
                     )
                     continue
                 swapped = _data_swap_target(function, target)
@@ -132,16 +146,18 @@ class ParameterAssignedInForward(Rule):
                         assignment.node,
                         f"{where} replaces the data of Parameter `{swapped}`, which changes "
                         f"its shape or values behind the optimizer's back; {FIX_ADVICE}",
+                        _fix(model, cls, swapped, assignment.node, function),
                     )
 
         for call in function.calls:
-            finding = self._check_call(model, function, call.node, parameters, where)
+            finding = self._check_call(model, cls, function, call.node, parameters, where)
             if finding is not None:
                 yield finding
 
     def _check_call(
         self,
         model: ModuleModel,
+        cls: ClassModel,
         function: FunctionModel,
         node: cst.Call,
         parameters: Set[str],
@@ -159,6 +175,7 @@ class ParameterAssignedInForward(Rule):
                         node,
                         f"{where} sets a new Parameter on {shown} with `setattr`, so optimizers "
                         f"and checkpoints keep the old tensor; {FIX_ADVICE}",
+                        _fix(model, cls, name, node, function),
                     )
         if not isinstance(func, cst.Attribute):
             return None
@@ -169,6 +186,7 @@ class ParameterAssignedInForward(Rule):
                     node,
                     f"{where} registers Parameter `{name}` during the call, so optimizers and "
                     f"checkpoints built earlier do not know it; {FIX_ADVICE}",
+                    _fix(model, cls, syntax.string_value(syntax.argument(node, 0, "name")), node, function),
                 )
         if func.attr.value == "resize_":
             attr = function.self_attribute(syntax.strip_data(func.value))
@@ -177,8 +195,22 @@ class ParameterAssignedInForward(Rule):
                     node,
                     f"{where} resizes Parameter `{attr}` in place, which invalidates optimizer "
                     f"state and breaks `torch.compile`; {FIX_ADVICE}",
+                    _fix(model, cls, attr, node, function),
                 )
         return None
+
+
+def _fix(
+    model: ModuleModel,
+    cls: ClassModel,
+    attr: Optional[str],
+    node: cst.CSTNode,
+    function: FunctionModel,
+) -> Optional[FixPlan]:
+    """Build the precompute-and-slice rewrite for a table grown on the forward path."""
+    if not attr:
+        return None
+    return precompute.growth_fix(model, cls, attr, node, function)
 
 
 def _data_swap_target(function: FunctionModel, target: cst.BaseExpression) -> Optional[str]:

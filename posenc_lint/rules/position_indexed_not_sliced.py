@@ -81,9 +81,14 @@ class PositionIndexedNotSliced(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned fix is unsafe because it changes the outputs: it
-    turns the index into a slice that ends at the same length (`pe[:, n]` to
-    `pe[:, :n]`).
+    The fix is unsafe because it changes the outputs: it turns the index into a
+    slice that ends at the same length (`pe[:, n]` to `pe[:, :n]`), so each token
+    gets the row of its own position. The fix is offered only when the sliced
+    axis meets the input's length axis under broadcasting, which counts axes
+    from the right. For a length read as `x.size(k)` with `k >= 0`, the input
+    is taken to be 3-D. The row must also be an operand of arithmetic, directly,
+    after `.to()` or a similar cast, or through one local name used only that
+    way. Otherwise there is no fix.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.

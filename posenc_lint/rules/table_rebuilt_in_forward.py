@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes import precompute
 from posenc_lint.model import CallSite, ClassModel, FunctionModel, ModuleModel, iter_module_classes
 from posenc_lint.rules._runtime import (
     DependencyAnalysis,
@@ -96,12 +97,31 @@ class TableRebuiltInForward(Rule):
     ```
 
     ## Fix safety
-    No fix yet. A planned unsafe fix would move the computation to `__init__`
-    as a non-persistent buffer of `max_len` rows, which changes what happens
-    for inputs longer than `max_len`.
+    The fix is unsafe. The statements that compute the table move to the end of
+    `__init__`, with the input's length replaced by the maximum length and
+    `device=` arguments and `.to(device)` calls taken from the input removed.
+    The result is registered with `register_buffer(name, table, persistent=False)`,
+    so no `state_dict` key is added and the table follows `module.to()`,
+    including its dtype. `forward` raises `ValueError` for an input longer than
+    the table and otherwise uses its first `seq_len` rows, so inputs up to the
+    maximum length get the same values. When the table was computed inside a
+    larger expression, such as `x + table(x.size(1), d)`, only that call moves.
+
+    The maximum length is an `__init__` parameter or attribute named like
+    `max_len`, `max_seq_len`, `context_length` or `block_size`. When there is
+    none, the fix adds a keyword parameter `max_len` whose default is the
+    `default-max-len` setting, and the fix message says so.
+
+    There is no fix when the table's values (not only its size) depend on the
+    length, when its dtype comes from the input, when the computation goes
+    through calls or reshapes the fixer does not follow (`view`, `reshape`,
+    loops, branches), when `forward` writes into the table, when `__init__`
+    returns early or takes `**kwargs` and a parameter would be added, or when
+    the class has no `__init__` of its own.
 
     ## Options
-    None.
+    - `default-max-len` (in `[tool.posenc-lint.fix]`, default 2048): the default of
+      the `max_len` parameter the fix adds when the code names no maximum length.
     """
 
     code = "PEL401"
@@ -126,6 +146,7 @@ class TableRebuiltInForward(Rule):
                     "from shapes and configuration only; build it once in `__init__` and "
                     "register it as a buffer (`persistent=False`), then slice it to the input's "
                     "length",
+                    precompute.rebuild_fix(model, cls, function, anchor.node),
                 )
 
     def _first_rebuild(

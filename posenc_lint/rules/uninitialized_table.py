@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from posenc_lint.fixes.initialise import initialise_fix
 from posenc_lint.model import ModuleModel
 from posenc_lint.rules._learned_tables import unset_learned_tables
 from posenc_lint.rules.base import Finding, Rule
@@ -57,7 +58,16 @@ class UninitializedPositionTable(Rule):
     ```
 
     ## Fix safety
-    No fix yet.
+    The fix is unsafe: it inserts `nn.init.trunc_normal_(self.<name>, std=0.02)`
+    right after the statement that creates the table, spelled with the file's own
+    top-level import of `torch.nn`, `torch.nn.init` or `torch`. When the file has
+    none that the method can use, the fix adds `from torch import nn` (or
+    `import torch`) after the last top-level import, provided that name is free
+    in the file. The table's starting values change, and with them the
+    outputs of a model that is not trained further; `state_dict` keys stay the
+    same. There is no fix when the table is created in a one-line `if` body or
+    with a non-floating-point dtype, or when no spelling of `torch.nn.init` is
+    free to use.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.
@@ -76,4 +86,5 @@ class UninitializedPositionTable(Rule):
                 f"learned position table `{table.attr}` is created with `torch.empty` and "
                 "nothing in this file initialises it, so it holds whatever memory held; "
                 f"initialise it, for example with `nn.init.trunc_normal_(self.{table.attr}, std=0.02)`",
+                initialise_fix(model, table),
             )
