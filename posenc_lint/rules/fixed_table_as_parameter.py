@@ -7,6 +7,7 @@ from typing import Iterator, List, Optional, Set
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes.buffers import buffer_fix, buffer_fix_for_call
 from posenc_lint.model import ClassModel, FunctionModel, ModuleModel
 from posenc_lint.rules.base import Finding, Rule
 
@@ -111,8 +112,37 @@ class FixedTableAsParameter(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned fix, `self.register_buffer(name, table)`, is safe:
-    a persistent buffer keeps the `state_dict` key, so old checkpoints still load.
+    The fix is safe. It replaces `self.x = nn.Parameter(table, requires_grad=False)`
+    (or the same through `setattr(self, "x", ...)`) with
+    `self.register_buffer("x", table)`, and deletes the unconditional
+    `self.x.requires_grad = False` and `self.x.requires_grad_(False)` statements
+    in `__init__` and the helpers it calls. A persistent buffer keeps the
+    `state_dict` key `x` and the values, and follows `.to()`, `.half()` and
+    `.cuda()` as the Parameter did, so outputs do not change and old
+    checkpoints load with `strict=True`. What changes is that `parameters()`,
+    parameter counts and optimizers no longer include the table.
+    `self.x.data.copy_(...)` and `nn.init` calls on the table keep working.
+    A comment line directly above a deleted freeze is deleted with it.
+
+    No fix is offered when:
+    - the class, an in-file base or an in-file subclass assigns the attribute
+      anywhere else, for example a learned Parameter on another branch of a
+      configuration switch or a resize method: the attribute would be a
+      Parameter in one case and a buffer in the other;
+    - the Parameter is bound to a local name or returned by a helper, as in
+      a static `_init_pe` method that returns either a learned or a frozen
+      Parameter: every caller would need its own rewrite;
+    - a base class comes from another file, or a class body defines the name,
+      because `register_buffer` raises `KeyError` for a name that exists;
+    - the table is not evidently a new tensor (the result of a sinusoid
+      builder or of a torch factory such as `torch.zeros`), because a buffer
+      would keep any autograd history that `nn.Parameter` drops;
+    - code stores `self.x` in another attribute or in a list, tuple or dict,
+      passes it to `nn.Parameter`, `isinstance`, `setattr` or
+      `register_parameter`, deletes it, or reads `_parameters`;
+    - the Parameter is frozen only through `.data`, which leaves the
+      Parameter trainable, or only on some branches;
+    - the assignment runs before `super().__init__()`.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute or variable as a position table.
@@ -142,6 +172,7 @@ class FixedTableAsParameter(Rule):
                     f"fixed position table `{shown}` is a Parameter with `requires_grad=False`, "
                     "so optimizers, parameter counts and `requires_grad_()` still treat it as "
                     f"a weight; register it as a buffer with `self.register_buffer(\"{shown}\", ...)`",
+                    buffer_fix_for_call(model, function, call.node),
                 )
         yield from self._frozen_after_creation(model, unfrozen)
 
@@ -172,6 +203,7 @@ class FixedTableAsParameter(Rule):
                         f"position table `{attr}` is made a Parameter and then frozen in "
                         f"`{function.name}`, so it is a fixed table stored as a weight; "
                         f"register it as a buffer with `self.register_buffer(\"{attr}\", ...)`",
+                        buffer_fix(model, cls, attr),
                     )
 
 

@@ -9,6 +9,7 @@ from typing import Iterator, List, Optional
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes.max_length import LiteralLength, max_length_fix
 from posenc_lint.model import (
     AttributeWrite,
     ClassModel,
@@ -39,6 +40,8 @@ class HardcodedLength:
     length: int
     node: cst.CSTNode
     source: str  # how the literal reaches the table, for the message
+    # The literal expression itself, which the fix replaces; None when it cannot.
+    literal: Optional[cst.BaseExpression] = None
 
 
 class HardcodedMaxLength(Rule):
@@ -95,9 +98,29 @@ class HardcodedMaxLength(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned fix adds a constructor parameter with the literal
-    as its default and uses it for the length, which keeps outputs and
-    checkpoint keys the same.
+    The fix is safe. It adds a keyword parameter whose default is the literal
+    to `__init__`, as in `def __init__(self, dim, max_len=1024)`. The
+    parameter goes after `*` when the signature has one, and is annotated
+    `int` when the other parameters are annotated. The parameter's name then
+    replaces the literal in every table length of that value in `__init__`,
+    and in `self.max_len = 1024`-style attributes that store it. Every
+    existing call builds the same table, so outputs, `state_dict` keys and
+    shapes stay the same.
+
+    The name is the class's own length attribute when `__init__` stores the
+    literal in one (`self.max_seq_len = 512` gives `max_seq_len`), else the
+    length parameter name other classes in the file use (`max_len`,
+    `max_position_embeddings`, `n_ctx`, ...), else `max_len`, skipping any
+    name `__init__` already uses. An existing parameter is never reused: a
+    caller passing a different value would get a table of another shape, and
+    old checkpoints would stop loading.
+
+    No fix is offered when the literal is outside `__init__` (in a helper
+    method), when `__init__` takes `**kwargs` (a caller's `max_len=` keyword
+    would change destination) or positional-only parameters, when the class's
+    tables in `__init__` have different literal lengths, or when another
+    method of the class uses the same number, which the new parameter would
+    not reach.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.
@@ -112,6 +135,7 @@ class HardcodedMaxLength(Rule):
             if _lengths.RELATIVE_NAME.search(cls.name):
                 continue
             tables = _lengths.position_tables(model, cls)
+            reported = []
             for write in cls.writes:
                 if not write.attr or _lengths.RELATIVE_NAME.search(write.attr):
                     continue
@@ -123,12 +147,23 @@ class HardcodedMaxLength(Rule):
                     found = None
                 if found is None:
                     continue
+                reported.append((write, found))
+            literals = [
+                LiteralLength(write, found.literal, found.length)
+                for write, found in reported
+                if found.literal is not None
+            ]
+            for write, found in reported:
+                fix = None
+                if found.literal is not None:
+                    fix = max_length_fix(model, cls, LiteralLength(write, found.literal, found.length), literals)
                 yield Finding(
                     found.node,
                     f"position table `{found.attr}` has the hard-coded length "
                     f"{found.length} ({found.source}), so a longer input fails far from "
                     "here; take the length from a constructor argument or the config, "
                     "for example `max_len`",
+                    fix,
                 )
 
 
@@ -139,9 +174,10 @@ def _table_length(
     value = model.resolve(write.value, function)
 
     if isinstance(value, cst.Call) and model.qualname(value.func) == "torch.nn.Embedding":
-        length = _lengths.literal_int(syntax.argument(value, 0, "num_embeddings"))
+        rows = syntax.argument(value, 0, "num_embeddings")
+        length = _lengths.literal_int(rows)
         if length is not None and length >= MIN_REPORTED_LENGTH:
-            return HardcodedLength(write.attr, length, write.node, "`nn.Embedding` rows")
+            return HardcodedLength(write.attr, length, write.node, "`nn.Embedding` rows", rows)
         return None
 
     factory = _lengths.find_factory(model, function, write.value)
@@ -156,8 +192,10 @@ def _table_length(
 def _factory_length(
     model: ModuleModel, function: FunctionModel, write: AttributeWrite, factory: cst.Call
 ) -> Optional[HardcodedLength]:
+    literal: Optional[cst.BaseExpression] = None
     if model.qualname(factory.func) == "torch.arange":
         length = _arange_length(factory)
+        literal = _arange_end(factory)
         source = "`torch.arange` end"
     else:
         shape = _lengths.shape_arguments(model, factory)
@@ -167,10 +205,12 @@ def _factory_length(
         if axis is None or _length_named_elsewhere(shape, axis):
             return None
         length = _lengths.literal_int(shape[axis])
+        literal = shape[axis]
         source = f"axis {axis} of the creation shape"
     if length is None or length < MIN_REPORTED_LENGTH:
         return None
-    return HardcodedLength(write.attr, length, _anchor_of(function, factory, write), source)
+    anchor = _anchor_of(function, factory, write)
+    return HardcodedLength(write.attr, length, anchor, source, literal)
 
 
 def _length_named_elsewhere(shape: List[cst.BaseExpression], axis: int) -> bool:
@@ -205,6 +245,20 @@ def _arange_length(call: cst.Call) -> Optional[int]:
     return _lengths.literal_int(end)
 
 
+def _arange_end(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """Return the end of ``torch.arange(end)`` or ``torch.arange(0, end)``, the literal a fix replaces."""
+    positional = syntax.positional_args(call)
+    if syntax.keyword_arg(call, "step") is not None or syntax.keyword_arg(call, "start") is not None:
+        return None
+    if len(positional) == 2 and _lengths.literal_int(positional[0]) == 0:
+        return positional[1]
+    if len(positional) == 1:
+        return positional[0]
+    if not positional:
+        return syntax.keyword_arg(call, "end")
+    return None
+
+
 def _position_ids_length(model: ModuleModel, write: AttributeWrite) -> Optional[HardcodedLength]:
     factory = _lengths.find_factory(model, write.function, write.value)
     if factory is None or model.qualname(factory.func) != "torch.arange":
@@ -213,7 +267,8 @@ def _position_ids_length(model: ModuleModel, write: AttributeWrite) -> Optional[
     if length is None or length < MIN_REPORTED_LENGTH:
         return None
     anchor = _anchor_of(write.function, factory, write)
-    return HardcodedLength(write.attr, length, anchor, "`torch.arange` end of the position ids")
+    source = "`torch.arange` end of the position ids"
+    return HardcodedLength(write.attr, length, anchor, source, _arange_end(factory))
 
 
 def _builder_length(
@@ -230,11 +285,12 @@ def _builder_length(
         for index, param in enumerate(params):
             if not LENGTH_PARAMETER.search(param) or WIDTH_PARAMETER.search(param):
                 continue
-            length = _lengths.literal_int(syntax.argument(call, index, param))
+            argument = syntax.argument(call, index, param)
+            length = _lengths.literal_int(argument)
             if length is not None and length >= MIN_REPORTED_LENGTH:
                 anchor = _anchor_of(function, call, write)
                 source = f"argument `{param}` of `{callee.name}`"
-                return HardcodedLength(write.attr, length, anchor, source)
+                return HardcodedLength(write.attr, length, anchor, source, argument)
     return None
 
 

@@ -7,6 +7,7 @@ from typing import Iterator, Optional, Set
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes.odd_width import cos_slice_fix
 from posenc_lint.model import Assignment, FunctionModel, ModuleModel
 from posenc_lint.rules._sinusoid import (
     AngleReader,
@@ -88,8 +89,18 @@ class OddWidthSinusoid(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned safe fix slices the frequencies to `d // 2` in the
-    cos argument of the first case, which leaves every even width unchanged.
+    The fix is safe. In the first case it slices the cos term to `d // 2`
+    columns: `pe[:, 1::2] = torch.cos(position * div_term)[..., : d // 2]`.
+    For an even `d` the slice keeps every column, so the table and the outputs
+    do not change. For an odd `d` the construction stops failing, and each
+    cos column uses the frequency of the sin column before it, as for even
+    widths.
+
+    No fix is offered for the mirror case, `arange(d // 2)` on the sin
+    columns, which has one frequency too few rather than one too many. Nor is
+    one offered when `d` is not a name, an attribute, an integer or arithmetic
+    on those, or when a name it reads is assigned between the `arange` and the
+    table assignment.
 
     ## Options
     None.
@@ -111,7 +122,10 @@ class OddWidthSinusoid(Rule):
                     checked = parity_checked_names(model)
                 if last_names(mismatch.width) & checked:
                     continue
-                yield Finding(assignment.node, _message(assignment, mismatch))
+                fix = None
+                if mismatch.kind == "step":
+                    fix = cos_slice_fix(model, function, assignment, mismatch.call, mismatch.width)
+                yield Finding(assignment.node, _message(assignment, mismatch), fix)
 
 
 def _odd_width_mismatch(
@@ -173,7 +187,7 @@ def _message(assignment: Assignment, frequencies: FrequencyVector) -> str:
         return (
             f"`{target}` has `{width} // 2` columns but `{source}` gives one frequency more "
             f"when `{width}` is odd, so this assignment fails for odd widths; slice the "
-            f"frequencies to `[: {width} // 2]` here, or check that `{width}` is even"
+            f"cos term to `[..., : {width} // 2]` here, or check that `{width}` is even"
         )
     return (
         f"`{target}` has `({width} + 1) // 2` columns but `{source}` gives one frequency "

@@ -7,6 +7,7 @@ from typing import Dict, Iterator, List, Optional, Set
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes.devices import device_fix
 from posenc_lint.model import CallSite, FunctionModel, ModuleModel, iter_module_classes
 from posenc_lint.rules._runtime import is_device_expression, resolve_local, small_statement
 from posenc_lint.rules.base import Finding, Rule
@@ -70,8 +71,25 @@ class PositionsBuiltOnHost(Rule):
     ```
 
     ## Fix safety
-    No fix yet. A planned safe fix would pass the device to `torch.arange`
-    and drop the `.to()` or `.cuda()` call when it only moves the indices.
+    The fix is safe. It passes the device to `torch.arange` and removes the
+    move: `torch.arange(0, n).expand(N, n).to(x.device)` becomes
+    `torch.arange(0, n, device=x.device).expand(N, n)`. `.to(device, dtype)`
+    becomes `.to(dtype)` (`non_blocking` and `copy` go, because no copy is
+    left), and a statement `x = x.to(device)` is deleted, with a comment line
+    directly above it, when it would become `x = x`. `.cuda()` becomes
+    `device="cuda"` and `.cuda(k)` for a literal `k` becomes `device="cuda:k"`,
+    which name the same device. The indices get the same values, dtype and
+    device, so outputs do not change.
+
+    No fix is offered when `.cuda()` gets a device variable or a memory
+    format. Nor is one offered when a step between the `arange` and the move
+    could combine the indices with a tensor on another device, that is, a
+    step other than a shape method (`unsqueeze`, `expand`, `view`, `repeat`,
+    a dtype cast, ...) with size arguments or indexing by literals. The
+    indices may pass through local names only when no other statement reads
+    them and they are assigned on every path, outside `try`. The device must
+    be a name or attribute chain that keeps its value from the `arange`
+    statement to the move.
 
     ## Options
     None.
@@ -104,6 +122,7 @@ class PositionsBuiltOnHost(Rule):
                     "`torch.arange` builds these position indices on the CPU and "
                     f"{move} then copies them to the device on every call; pass "
                     "`device=` to `torch.arange` instead",
+                    device_fix(model, function, source, call),
                 )
 
 

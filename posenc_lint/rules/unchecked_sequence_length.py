@@ -7,6 +7,7 @@ from typing import Iterator, Optional, Set
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.fixes.length_check import lookup_check_fix, slice_check_fix
 from posenc_lint.model import ClassModel, FunctionModel, ModuleModel, iter_module_classes
 from posenc_lint.rules import _lengths
 from posenc_lint.rules.base import Finding, Rule
@@ -90,9 +91,26 @@ class UncheckedSequenceLength(Rule):
     ```
 
     ## Fix safety
-    No fix yet. The planned fix inserts a `ValueError` check before the use,
-    which changes nothing for inputs that fit and turns a later shape error
-    into a clear one.
+    The fix is safe. Right before the statement that computes the length, it
+    inserts `if x.size(1) > self.pe.size(1): raise ValueError(...)` with a
+    message that names both numbers and the table. A slice is compared with
+    the table's size along the sliced axis, an `nn.Embedding` lookup of
+    `torch.arange(n)` ids with `num_embeddings`. When the ids are sliced from
+    a buffer, `self.position_ids[:, start:end]`, the check goes before that
+    slice and compares `end` with the buffer's size, because a longer slice
+    returns fewer ids than positions. Inputs that fit run as before. A longer input,
+    which used to get a shorter table and fail later with a shape error (or an
+    index error), now raises the `ValueError` first.
+
+    No fix is offered for the whole-table addition, which needs a slice as
+    well as a check. The length must be an expression that can be evaluated
+    twice with the same result: names, attributes, integers, arithmetic,
+    `x.size(k)`, `x.shape[k]` or `len(x)`. There is no fix when the use sits
+    in a conditional expression, `and`/`or`, a lambda, a comprehension, a
+    `while` test or a `try` block. Nor is there one when the position ids
+    reach the lookup through arithmetic, indexing, or a name that another
+    statement also reads. Only one check is inserted per table and length in
+    a method.
 
     ## Options
     - `position-table-pattern`: the names that mark an attribute as a position table.
@@ -122,11 +140,13 @@ def _unchecked_slices(
     model: ModuleModel, cls: ClassModel, function: FunctionModel, tables: Set[str]
 ) -> Iterator[Finding]:
     written = _lengths.target_subscripts(function)
+    # One inserted check covers every later use of the same length in the method.
+    offered: Set[str] = set()
     for site in function.subscripts:
         attr = _lengths.table_attribute(function, site.node.value)
         if attr not in tables or id(site.node) in written:
             continue
-        for _, element in _lengths.leading_positions(site.node):
+        for position, element in _lengths.leading_positions(site.node):
             if not isinstance(element, cst.Slice) or element.upper is None:
                 continue
             bound = element.upper
@@ -134,18 +154,26 @@ def _unchecked_slices(
                 continue
             if _lengths.is_checked(model, cls, function, attr, bound):
                 continue
+            fix = slice_check_fix(model, function, site, position, bound, attr)
+            key = f"{attr} {_lengths.source_of(bound)}"
+            if key in offered:
+                fix = None
+            elif fix is not None:
+                offered.add(key)
             yield Finding(
                 _lengths.statement_anchor(site.statement, site.node),
                 f"position table `{attr}` is sliced by the runtime length "
                 f"`{_lengths.source_of(bound)}` with no check against its length, so a "
                 "longer input gets a shorter table and fails later with a shape error; "
                 "raise a `ValueError` when the length exceeds the table's length",
+                fix,
             )
 
 
 def _unchecked_lookups(
     model: ModuleModel, cls: ClassModel, function: FunctionModel, tables: Set[str]
 ) -> Iterator[Finding]:
+    offered: Set[str] = set()
     for call in function.calls:
         attr = function.self_attribute(call.node.func)
         if attr not in tables or not _lengths.is_embedding(model, cls, attr):
@@ -158,12 +186,19 @@ def _unchecked_lookups(
             continue
         if _lengths.is_checked(model, cls, function, attr, bound):
             continue
+        fix = lookup_check_fix(model, function, call, attr)
+        key = f"{attr} {_lengths.source_of(bound)}"
+        if key in offered:
+            fix = None
+        elif fix is not None:
+            offered.add(key)
         yield Finding(
             _lengths.statement_anchor(call.statement, call.node),
             f"position table `{attr}` is looked up with positions up to the runtime length "
             f"`{_lengths.source_of(bound)}` with no check against its number of rows, so a "
             "longer input fails with an index error (a device-side assert on CUDA); "
             "raise a `ValueError` when the length exceeds the table's length",
+            fix,
         )
 
 
