@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import json
 import os
 import re
@@ -606,6 +607,8 @@ def count_lines(path: Path) -> Optional[int]:
 # --- Fix check ----------------------------------------------------------------------
 
 FIX_ERROR_PREFIX = "posenc-lint: error: "
+# Lines of the diff shown when a second --fix changes a file again.
+DIFF_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -646,6 +649,23 @@ def compare_trees(original: Path, copy: Path) -> TreeChanges:
         if before[relative].read_bytes() != after[relative].read_bytes()
     )
     return TreeChanges(changed, sorted(before.keys() - after.keys()), sorted(after.keys() - before.keys()))
+
+
+def short_diff(before: bytes, after: bytes, limit: int = DIFF_LINES) -> str:
+    """Return the first ``limit`` lines of a unified diff, indented, for a failure message."""
+    lines = list(
+        difflib.unified_diff(
+            before.decode("utf-8", "replace").splitlines(),
+            after.decode("utf-8", "replace").splitlines(),
+            "first --fix",
+            "second --fix",
+            lineterm="",
+        )
+    )
+    shown = ["    " + line for line in lines[:limit]]
+    if len(lines) > limit:
+        shown.append(f"    ... {len(lines) - limit} more diff lines")
+    return "\n".join(shown)
 
 
 def parse_problem(source: bytes) -> Optional[str]:
@@ -731,8 +751,15 @@ def check_fixed_copy(
         for path, reason in fix_errors(again.stderr, copy_root, REPO_ROOT):
             problems.append(FixProblem(package.key, path, f"second --fix failed: {reason}"))
         for relative, data in first_pass.items():
-            if (copy / relative).read_bytes() != data:
-                problems.append(FixProblem(package.key, in_wheel(relative), "a second --fix changed the file again"))
+            second_pass = (copy / relative).read_bytes()
+            if second_pass != data:
+                problems.append(
+                    FixProblem(
+                        package.key,
+                        in_wheel(relative),
+                        "a second --fix changed the file again:\n" + short_diff(data, second_pass),
+                    )
+                )
     return problems, len(rewritten)
 
 

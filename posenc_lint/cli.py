@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="concise", help="how findings are printed (default: concise)")
     parser.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE instead of standard output")
     parser.add_argument("--exit-zero", action="store_true", help="exit with 0 even when there are findings")
+    parser.add_argument("--fix", action="store_true", help="apply the safe fixes and report the findings that remain; with `-`, write the fixed source to standard output")
+    parser.add_argument("--unsafe-fixes", action="store_true", help="apply unsafe fixes too (they change behaviour on purpose), and mark their findings fixable with [*]")
+    parser.add_argument("--diff", action="store_true", help="print a unified diff of what --fix would change instead of writing files; exit with 1 when there is a diff")
+    parser.add_argument("--fix-only", action="store_true", help="apply fixes as --fix does but report no findings; exit with 0 unless --exit-non-zero-on-fix")
+    parser.add_argument("--exit-non-zero-on-fix", action="store_true", help="exit with 1 when any file was fixed, even if no findings remain")
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for standard input, also used to find configuration")
     parser.add_argument("--config", metavar="FILE", help="the pyproject.toml to read instead of the nearest one")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
@@ -128,14 +133,18 @@ def check_command(arguments: argparse.Namespace) -> int:
     if "-" in paths and len(paths) > 1:
         raise UsageError("`-` (standard input) cannot be combined with other paths")
 
+    from posenc_lint import fix_command
+
     if paths == ["-"]:
         display = arguments.stdin_filename or "-"
         start = Path(arguments.stdin_filename).parent if arguments.stdin_filename else Path.cwd()
         settings = _settings_for(arguments, start if start.is_dir() else Path.cwd())
         source = sys.stdin.buffer.read()
         path = Path(arguments.stdin_filename) if arguments.stdin_filename else None
+        if fix_command.wants_fix(arguments):
+            return fix_command.fix_stdin(source, display, settings, path, arguments)
         result = lint_source(source, display, settings, path=path)
-        return _finish(list(result.diagnostics), 1, arguments)
+        return _finish(list(result.diagnostics), 1, arguments, sources={display: source})
 
     first = Path(paths[0])
     start = first if first.is_dir() else first.parent
@@ -149,6 +158,10 @@ def check_command(arguments: argparse.Namespace) -> int:
         diagnostics.append(file_diagnostic(UNREADABLE_FILE, str(folder), f"cannot read folder: {reason}"))
     for folder in found.empty_folders:
         LOG.warning("no Python files found under %s", folder)
+
+    if fix_command.wants_fix(arguments):
+        groups = _group_by_config(found.files, settings, arguments)
+        return fix_command.fix_groups(groups, diagnostics, len(found.files), arguments)
 
     from posenc_lint.runner import lint_files
 
@@ -186,19 +199,24 @@ def _group_by_config(
     return paired
 
 
-def _finish(diagnostics: List[Diagnostic], files_checked: int, arguments: argparse.Namespace) -> int:
+def _finish(
+    diagnostics: List[Diagnostic],
+    files_checked: int,
+    arguments: argparse.Namespace,
+    sources: Optional[Dict[str, bytes]] = None,
+) -> int:
     diagnostics.sort(key=Diagnostic.sort_key)
     if arguments.output_file:
         try:
             with open(arguments.output_file, "w", encoding="utf-8") as stream:
-                write_report(diagnostics, arguments.output_format, stream)
+                write_report(diagnostics, arguments.output_format, stream, sources, arguments.unsafe_fixes)
         except OSError as error:
             raise UsageError(f"cannot write the report to {arguments.output_file}: {error.strerror}")
     else:
-        write_report(diagnostics, arguments.output_format, sys.stdout)
+        write_report(diagnostics, arguments.output_format, sys.stdout, sources, arguments.unsafe_fixes)
         sys.stdout.flush()
     if not arguments.quiet:
-        sys.stderr.write(summary_line(diagnostics, files_checked) + "\n")
+        sys.stderr.write(summary_line(diagnostics, files_checked, arguments.unsafe_fixes) + "\n")
 
     if any(diagnostic.code == INTERNAL_ERROR for diagnostic in diagnostics):
         return EXIT_ERROR

@@ -14,9 +14,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
     import tomli as tomllib
 
-from posenc_lint.model import DEFAULT_TABLE_PATTERN
+from posenc_lint.model import DEFAULT_MAX_LEN, DEFAULT_TABLE_PATTERN
 
 SECTION = "posenc-lint"
+FIX_SECTION = "fix"
+
+# Tables that a position-table rewrite sizes for a maximum length stop at
+# 1 << 24 rows, because a larger default would allocate gigabytes per module.
+MAX_DEFAULT_MAX_LEN = 1 << 24
 
 DEFAULT_EXCLUDE = (
     ".bzr",
@@ -64,6 +69,8 @@ class Settings:
     root: Optional[Path] = None
     config_file: Optional[Path] = None
     max_file_size: int = 8 * 1024 * 1024
+    # The `max_len` default a fix writes when the code names no maximum length.
+    default_max_len: int = DEFAULT_MAX_LEN
     # Not an __init__ argument, so dataclasses.replace() starts a fresh cache
     # instead of sharing one that contains the old selection.
     selected_cache: Dict[str, FrozenSet[str]] = field(
@@ -80,6 +87,7 @@ class Settings:
                 self.per_file_ignores,
                 self.position_table_pattern,
                 self.max_file_size,
+                self.default_max_len,
             )
         )
 
@@ -127,6 +135,7 @@ def settings_from_table(table: dict, config_file: Path) -> Settings:
         "extend-exclude",
         "position-table-pattern",
         "max-file-size",
+        FIX_SECTION,
     }
     for key in table:
         if key not in known:
@@ -195,7 +204,41 @@ def settings_from_table(table: dict, config_file: Path) -> Settings:
             )
         changes["max_file_size"] = size
 
+    if FIX_SECTION in table:
+        changes.update(_fix_options(table[FIX_SECTION], config_file))
+
     return replace(settings, **changes)
+
+
+def _fix_options(value: object, config_file: Path) -> Dict[str, int]:
+    """Validate the ``[tool.posenc-lint.fix]`` table and return its Settings fields."""
+    section = f"[tool.{SECTION}.{FIX_SECTION}]"
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{config_file}: `{FIX_SECTION}` in [tool.{SECTION}] must be the table {section}, "
+            "for example `default-max-len = 2048` under that header"
+        )
+    known = {"default-max-len"}
+    for key in value:
+        if key not in known:
+            raise ConfigError(
+                f"{config_file}: unknown key `{key}` in {section}; known keys: {', '.join(sorted(known))}"
+            )
+
+    changes: Dict[str, int] = {}
+    if "default-max-len" in value:
+        length = value["default-max-len"]
+        if (
+            not isinstance(length, int)
+            or isinstance(length, bool)
+            or not 1 <= length <= MAX_DEFAULT_MAX_LEN
+        ):
+            raise ConfigError(
+                f"{config_file}: `default-max-len` in {section} must be a whole number of "
+                f"positions from 1 to {MAX_DEFAULT_MAX_LEN}, not {length!r}"
+            )
+        changes["default_max_len"] = length
+    return changes
 
 
 def _per_file_ignores(value: object, config_file: Path) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:

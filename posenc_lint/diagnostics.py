@@ -56,6 +56,12 @@ class Diagnostic:
     def fixable(self) -> bool:
         return self.fix is not None
 
+    def fix_applies(self, unsafe_fixes: bool = False) -> bool:
+        """Return whether `--fix` applies this finding's fix (unsafe ones need `--unsafe-fixes`)."""
+        if self.fix is None:
+            return False
+        return unsafe_fixes or self.fix.applicability is Applicability.SAFE
+
     def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.start.line, self.start.column, self.code)
 

@@ -263,6 +263,7 @@ def analyse(
     pending = []
     try:
         model = build_model(module, settings.position_table_pattern)
+        model.settings = settings
     except RecursionError:
         return [file_diagnostic(INTERNAL_ERROR, display, "cannot analyse: the code nests too deeply")], []
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from posenc_lint import syntax
+
+if TYPE_CHECKING:  # config imports this module, so Settings is for annotations only
+    from posenc_lint.config import Settings
 
 # Spellings that refer to the same public torch object.
 CANONICAL_NAMES = {
@@ -32,6 +35,10 @@ DEFAULT_TABLE_PATTERN = (
     r"(^|_)(pos|position|positions|positional|pe|wpe|posemb|posenc)(_|$)"
     r"|pos_?emb|pos_?enc|position_?emb|position_?enc|positional_?emb|positional_?enc"
 )
+
+# The `max_len` a fix writes when the code names no maximum length
+# (`[tool.posenc-lint.fix] default-max-len`).
+DEFAULT_MAX_LEN = 2048
 
 # Names that match the pattern above but hold indices, masks or layers, not tables.
 NOT_A_TABLE_NAME = re.compile(
@@ -292,6 +299,15 @@ class ModuleModel:
         self._evidence_cache: Dict[Tuple[int, str], Set[str]] = {}
         self._sinusoid_cache: Dict[Tuple[int, int], bool] = {}
         self._tensor_cache: Dict[Tuple[int, int], bool] = {}
+        # The run's settings, set by the engine; None when a test builds the model directly.
+        self.settings: Optional["Settings"] = None
+
+    @property
+    def default_max_len(self) -> int:
+        """The `max_len` default a fix writes when the code names no maximum length."""
+        if self.settings is None:
+            return DEFAULT_MAX_LEN
+        return self.settings.default_max_len
 
     # -- names -------------------------------------------------------------
 

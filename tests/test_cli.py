@@ -141,7 +141,8 @@ def test_concise_output_line_and_column(project, capsys):
     assert code == 1
     assert parse_concise(out) == [("model.py", 7, 9, "PEL101")]
     assert "learned position table `pos_embed`" in out
-    assert err.strip() == "Found 1 finding in 1 file (1 checked)."
+    # PEL101's fix is unsafe, so plain `--fix` would not apply it.
+    assert err.strip() == "Found 1 finding in 1 file (1 checked). 1 fixable with `--fix --unsafe-fixes`."
 
 
 def test_clean_file_exits_zero(project, capsys):
@@ -186,7 +187,7 @@ def test_findings_sorted_by_path_and_position(project, capsys):
     assert found == sorted(found, key=lambda item: (item[0], item[1], item[2]))
     assert [item[0] for item in found] == ["a.py"] + ["b/three.py"] * 3 + ["three.py"] * 3
     assert found[-3:] == THREE_RULES_FOUND
-    assert err.strip() == "Found 7 findings in 3 files (3 checked)."
+    assert err.strip().startswith("Found 7 findings in 3 files (3 checked).")
 
 
 def test_quiet_prints_no_summary(project, capsys):
@@ -218,8 +219,8 @@ def test_json_output_fields(project, capsys):
     # The span ends after the closing parenthesis of `nn.Parameter(...)`.
     line_seven = ZERO_TABLE.splitlines()[6]
     assert item["end_location"] == {"row": 7, "column": len(line_seven) + 1}
-    assert item["fixable"] is False
-    assert item["fix"] is None
+    assert item["fixable"] is True
+    assert item["fix"]["applicability"] == "unsafe"
     assert "pos_embed" in item["message"]
 
 
@@ -624,7 +625,7 @@ def test_module_entry_point_end_to_end(project):
 
     assert result.returncode == 1
     assert parse_concise(result.stdout.decode()) == [("model.py", 7, 9, "PEL101")]
-    assert result.stderr.decode().strip() == "Found 1 finding in 1 file (1 checked)."
+    assert result.stderr.decode().strip().startswith("Found 1 finding in 1 file (1 checked).")
 
 
 def test_worker_processes_give_same_report(project):
