@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
@@ -28,6 +29,10 @@ LOG = logging.getLogger("posenc_lint")
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+
+
+# Output formats that print each fix's edits, not only its message.
+FORMATS_WITH_EDITS = ("full", "json", "json-lines", "sarif")
 
 
 class UsageError(Exception):
@@ -82,6 +87,17 @@ def build_rule_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`posenc-lint src/ | head`). Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FINDINGS
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "rule":
         return rule_command(argv[1:], sys.stdout)
@@ -123,6 +139,8 @@ def _settings_for(arguments: argparse.Namespace, start: Path) -> Settings:
     if arguments.extend_exclude:
         extend_exclude = settings.extend_exclude + tuple(arguments.extend_exclude)
         settings = dataclasses.replace(settings, extend_exclude=extend_exclude)
+    if arguments.output_format in FORMATS_WITH_EDITS:
+        settings = dataclasses.replace(settings, fix_edits=True)
     return settings
 
 

@@ -71,6 +71,9 @@ class Settings:
     max_file_size: int = 8 * 1024 * 1024
     # The `max_len` default a fix writes when the code names no maximum length.
     default_max_len: int = DEFAULT_MAX_LEN
+    # Whether diagnostics carry their fixes' text edits; set by output formats
+    # that show them, because computing them costs a rewrite per fixable finding.
+    fix_edits: bool = False
     # Not an __init__ argument, so dataclasses.replace() starts a fresh cache
     # instead of sharing one that contains the old selection.
     selected_cache: Dict[str, FrozenSet[str]] = field(
@@ -88,6 +91,7 @@ class Settings:
                 self.position_table_pattern,
                 self.max_file_size,
                 self.default_max_len,
+                self.fix_edits,
             )
         )
 

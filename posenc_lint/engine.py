@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import codecs
 import io
 import logging
@@ -16,8 +17,8 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from posenc_lint import noqa
 from posenc_lint.config import Settings, selected_codes
-from posenc_lint.diagnostics import Diagnostic, FileResult, Fix, Location
-from posenc_lint.fixes import FixPlan
+from posenc_lint.diagnostics import Diagnostic, Edit, FileResult, Fix, Location
+from posenc_lint.fixes import FixPlan, apply_plans
 from posenc_lint.model import build_model
 from posenc_lint.rules import ALL_RULES, RULES_BY_CODE
 
@@ -306,7 +307,10 @@ def analyse(
             if noqa_map is not None and noqa_map.is_suppressed(start.line, rule_class.code):
                 continue
             plan = finding.fix
-            fix = Fix(plan.message, plan.applicability) if plan is not None else None
+            fix = None
+            if plan is not None:
+                edits = plan_edits(module, text, plan) if settings.fix_edits else ()
+                fix = Fix(plan.message, plan.applicability, edits)
             diagnostic = Diagnostic(
                 rule_class.code, rule_class.name, finding.message, display, start, end, fix
             )
@@ -316,6 +320,36 @@ def analyse(
     diagnostics.sort(key=Diagnostic.sort_key)
     plans.sort(key=lambda pair: pair[0].sort_key())
     return diagnostics, plans
+
+
+def plan_edits(module: cst.Module, text: str, plan: FixPlan) -> Tuple[Edit, ...]:
+    """Return a fix's changes as whole-line text edits against ``text``.
+
+    The plan is applied alone to the parsed module and the two texts compared
+    line by line, so one edit covers each run of changed lines.
+    """
+    try:
+        updated, applied = apply_plans(module, [plan])
+    except Exception:  # noqa: BLE001 - a fix that cannot be rendered is shown without edits
+        LOG.debug("rendering the fix %r failed", plan.message, exc_info=True)
+        return ()
+    if not applied:
+        return ()
+    old_lines = text.splitlines(keepends=True)
+    new_lines = updated.code.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    edits = []
+    for tag, first, last, new_first, new_last in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits.append(
+            Edit(
+                Location(first + 1, 0),
+                Location(last + 1, 0),
+                "".join(new_lines[new_first:new_last]),
+            )
+        )
+    return tuple(edits)
 
 
 def _positions(module: cst.Module) -> Dict[cst.CSTNode, CodeRange]:
