@@ -267,3 +267,16 @@ class DistilledVisionTransformer(VisionTransformer):
         super().init_weights(mode=mode)
 """
     assert codes(source) == []
+
+
+def test_post_init_inherited_from_library_counts():
+    source = HEADER + """
+from transformers import PreTrainedModel
+
+class VisionEncoder(PreTrainedModel):
+    def __init__(self, config):
+        super().__init__(config)
+        self.pos_embed = nn.Parameter(torch.zeros(1, config.n, config.d))
+        self.post_init()
+"""
+    assert codes(source) == []

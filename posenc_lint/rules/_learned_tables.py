@@ -101,7 +101,8 @@ def _calls_inherited_init(cls: ClassModel) -> bool:
     """Whether the class calls an init method defined in another file.
 
     timm's `DistilledVisionTransformer` creates `pos_embed` with `torch.empty`
-    and relies on `super().init_weights()` from `vision_transformer.py`.
+    and relies on `super().init_weights()` from `vision_transformer.py`, and a
+    transformers model's `self.post_init()` runs the library's weight init.
     """
     own_methods = cls.all_methods()
     for function in cls.methods.values():
