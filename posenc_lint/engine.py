@@ -10,7 +10,7 @@ import logging
 import re
 import tokenize
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -20,7 +20,7 @@ from posenc_lint.config import Settings, selected_codes
 from posenc_lint.diagnostics import Diagnostic, Edit, FileResult, Fix, Location
 from posenc_lint.fixes import FixPlan, apply_plans
 from posenc_lint.model import build_model
-from posenc_lint.rules import ALL_RULES, RULES_BY_CODE
+from posenc_lint.rules import ALL_RULES
 
 LOG = logging.getLogger(__name__)
 
@@ -355,13 +355,3 @@ def plan_edits(module: cst.Module, text: str, plan: FixPlan) -> Tuple[Edit, ...]
 def _positions(module: cst.Module) -> Dict[cst.CSTNode, CodeRange]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     return dict(wrapper.resolve(PositionProvider))
-
-
-def rule_name(code: str) -> str:
-    if code in FILE_LEVEL_NAMES:
-        return FILE_LEVEL_NAMES[code]
-    return RULES_BY_CODE[code].name
-
-
-def lint_many(paths: Iterable[Path], settings: Settings) -> List[FileResult]:
-    return [lint_path(path, settings) for path in paths]

@@ -200,11 +200,6 @@ class FunctionModel:
             return node.attr.value
         return None
 
-    def calls_to(self, *method_names: str) -> Iterator[CallSite]:
-        for call in self.calls:
-            if call.method in method_names:
-                yield call
-
     def has_sin_and_cos(self, model: "ModuleModel") -> bool:
         kinds = set()
         for call in self.calls:
@@ -295,7 +290,6 @@ class ModuleModel:
         self.init_sites: List[InitSite] = []
         self.initialises_all_parameters = False
         self.order: Dict[int, int] = {}
-        self.mentions_batch_first = False
         self._evidence_cache: Dict[Tuple[int, str], Set[str]] = {}
         self._sinusoid_cache: Dict[Tuple[int, int], bool] = {}
         self._tensor_cache: Dict[Tuple[int, int], bool] = {}
@@ -321,9 +315,6 @@ class ModuleModel:
         if resolved is None:
             return dotted
         return canonical(resolved + ("." + rest if rest else ""))
-
-    def is_torch_call(self, call: CallSite, *names: str) -> bool:
-        return call.qualname in names
 
     def call_qualname(self, node: cst.CSTNode) -> Optional[str]:
         if isinstance(node, cst.Call):
@@ -809,15 +800,6 @@ class _Builder(cst.CSTVisitor):
         if syntax.number_value(node) == 10000.0 and self.function is not None:
             self.function.has_ten_thousand = True
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if (
-            node.keyword is not None
-            and node.keyword.value == "batch_first"
-            and isinstance(node.value, cst.Name)
-            and node.value.value == "True"
-        ):
-            self.model.mentions_batch_first = True
-
     def visit_Subscript(self, node: cst.Subscript) -> None:
         order = self._mark(node)
         if self.function is not None:
@@ -1054,14 +1036,3 @@ def _compute_reachability(cls: ClassModel) -> None:
 
 def iter_module_classes(model: ModuleModel) -> Iterable[ClassModel]:
     return (cls for cls in model.classes if cls.is_module)
-
-
-def enclosing_functions(model: ModuleModel) -> Iterable[FunctionModel]:
-    return model.all_functions
-
-
-def attribute_of(node: cst.CSTNode) -> Optional[Tuple[str, str]]:
-    """Return ``(receiver_name, attr)`` for ``name.attr``, else None."""
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
-        return node.value.value, node.attr.value
-    return None
