@@ -177,3 +177,38 @@ def slice_step(element: cst.BaseSlice) -> Optional[int]:
     if isinstance(element, cst.Slice):
         return int_value(element.step)
     return None
+
+
+def is_repeatable(node: cst.BaseExpression, allow_size_calls: bool = False, depth: int = 0) -> bool:
+    """Return whether evaluating ``node`` again gives the same value with no side effect.
+
+    Names, attributes, integers, arithmetic and ``x.shape[k]`` qualify, and with
+    ``allow_size_calls`` also ``x.size(k)`` and ``len(x)``.
+    """
+    if depth > 12:
+        return False
+    if isinstance(node, cst.Integer):
+        return True
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return dotted_name(node) is not None
+    if isinstance(node, cst.BinaryOperation):
+        return is_repeatable(node.left, allow_size_calls, depth + 1) and is_repeatable(
+            node.right, allow_size_calls, depth + 1
+        )
+    if isinstance(node, cst.UnaryOperation):
+        return is_repeatable(node.expression, allow_size_calls, depth + 1)
+    if isinstance(node, cst.Subscript):
+        return is_repeatable(node.value, allow_size_calls, depth + 1) and all(
+            isinstance(element.slice, cst.Index) and int_value(element.slice.value) is not None
+            for element in node.slice
+        )
+    if isinstance(node, cst.Call) and allow_size_calls:
+        if any(arg.keyword is not None or arg.star for arg in node.args):
+            return False
+        if isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1:
+            return is_repeatable(node.args[0].value, allow_size_calls, depth + 1)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "size":
+            return is_repeatable(node.func.value, allow_size_calls, depth + 1) and all(
+                int_value(arg.value) is not None for arg in node.args
+            )
+    return False

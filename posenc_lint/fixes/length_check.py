@@ -58,7 +58,7 @@ def slice_check_fix(
         return None
     parents = parent_map(function.node)
     statement = _host_statement(site.node, site.statement, parents)
-    if statement is None or not _is_repeatable(bound):
+    if statement is None or not syntax.is_repeatable(bound, allow_size_calls=True):
         return None
     return _check_plan(model, statement, bound, f"{receiver}.size({axis})", f"position table `{attr}`")
 
@@ -102,7 +102,7 @@ def lookup_check_fix(
 
     arange = node
     bound = _arange_end(arange)
-    if bound is None or not _is_repeatable(bound):
+    if bound is None or not syntax.is_repeatable(bound, allow_size_calls=True):
         return None
     statement = _host_statement(arange, _statement_of(arange, parents), parents)
     if statement is None or not _flows_into(statement, lookup_statement, parents):
@@ -154,7 +154,7 @@ def _id_buffer_check(
         return None
     bound = elements[position].upper
     axis = _table_axis(node, position)
-    if bound is None or axis is None or not _is_repeatable(bound):
+    if bound is None or axis is None or not syntax.is_repeatable(bound, allow_size_calls=True):
         return None
     statement = _host_statement(node, _statement_of(node, parents), parents)
     if statement is None:
@@ -301,35 +301,3 @@ def _arange_end(call: cst.Call) -> Optional[cst.BaseExpression]:
     if len(positional) == 2 and syntax.int_value(positional[0]) == 0:
         return positional[1]
     return None
-
-
-def _is_repeatable(node: cst.BaseExpression, depth: int = 0) -> bool:
-    """Return whether evaluating ``node`` once more gives the same value and has no side effect.
-
-    Names, attributes, integers, arithmetic, ``x.size(k)``, ``x.shape[k]`` and ``len(x)`` qualify.
-    """
-    if depth > 12:
-        return False
-    if isinstance(node, cst.Integer):
-        return True
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        return syntax.dotted_name(node) is not None
-    if isinstance(node, cst.BinaryOperation):
-        return _is_repeatable(node.left, depth + 1) and _is_repeatable(node.right, depth + 1)
-    if isinstance(node, cst.UnaryOperation):
-        return _is_repeatable(node.expression, depth + 1)
-    if isinstance(node, cst.Subscript):
-        return _is_repeatable(node.value, depth + 1) and all(
-            isinstance(element.slice, cst.Index) and syntax.int_value(element.slice.value) is not None
-            for element in node.slice
-        )
-    if isinstance(node, cst.Call):
-        if any(arg.keyword is not None or arg.star for arg in node.args):
-            return False
-        if isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1:
-            return _is_repeatable(node.args[0].value, depth + 1)
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "size":
-            return _is_repeatable(node.func.value, depth + 1) and all(
-                syntax.int_value(arg.value) is not None for arg in node.args
-            )
-    return False

@@ -29,7 +29,7 @@ def cos_slice_fix(
 ) -> Optional[FixPlan]:
     """Build the rewrite that slices ``assignment``'s cos term, when ``width`` can be repeated there."""
     value = assignment.value
-    if not isinstance(value, cst.Call) or not _is_repeatable(width):
+    if not isinstance(value, cst.Call) or not syntax.is_repeatable(width):
         return None
     if _reassigned_between(model, function, width, arange, assignment.node):
         return None
@@ -58,27 +58,6 @@ def cos_slice_fix(
     module = cst.Module(body=[])
     text = module.code_for_node(half)
     return safe_fix(f"Slice the cos term to `{text}` columns", NodeEdit(value, sliced))
-
-
-def _is_repeatable(node: cst.BaseExpression, depth: int = 0) -> bool:
-    """Return whether evaluating ``node`` again gives the same value: names, attributes, integers, arithmetic."""
-    if depth > 12:
-        return False
-    if isinstance(node, cst.Integer):
-        return True
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        return syntax.dotted_name(node) is not None
-    if isinstance(node, cst.BinaryOperation):
-        return _is_repeatable(node.left, depth + 1) and _is_repeatable(node.right, depth + 1)
-    if isinstance(node, cst.UnaryOperation):
-        return _is_repeatable(node.expression, depth + 1)
-    if isinstance(node, cst.Subscript):
-        # `x.shape[-1]`
-        return _is_repeatable(node.value, depth + 1) and all(
-            isinstance(element.slice, cst.Index) and syntax.int_value(element.slice.value) is not None
-            for element in node.slice
-        )
-    return False
 
 
 def _reassigned_between(
