@@ -46,7 +46,7 @@ DEFAULT_EXCLUDE = (
     "venv",
 )
 
-# Codes of the file-level diagnostics, reported whatever the selection says.
+# Codes of the file-level diagnostics, reported whatever the selection is.
 ALWAYS_ON = ("PEL900", "PEL901", "PEL902")
 
 
@@ -65,7 +65,7 @@ class Settings:
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
     position_table_pattern: str = DEFAULT_TABLE_PATTERN
-    # The folder that holds the configuration file; relative patterns start there.
+    # The folder of the configuration file, where relative patterns start.
     root: Optional[Path] = None
     config_file: Optional[Path] = None
     max_file_size: int = 8 * 1024 * 1024

@@ -8,7 +8,7 @@ from typing import Optional, Tuple
 
 
 class Applicability(enum.Enum):
-    """How freely a fix may be applied, in Ruff's sense."""
+    """The applicability of a fix, in Ruff's sense: safe or unsafe."""
 
     SAFE = "safe"
     UNSAFE = "unsafe"

@@ -29,7 +29,7 @@ MAX_PASSES = 10
 
 @dataclass(frozen=True)
 class FixOutcome:
-    """What fixing one file produced."""
+    """The outcome of fixing one file."""
 
     original: bytes
     source: bytes

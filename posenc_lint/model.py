@@ -389,7 +389,7 @@ class ModuleModel:
         function: Optional[FunctionModel],
         depth: int = 0,
     ) -> bool:
-        """Whether ``node`` evidently evaluates to a torch tensor."""
+        """Return whether ``node`` evidently evaluates to a torch tensor."""
         if node is None or depth > 6:
             return False
         key = (id(node), id(function))
@@ -433,7 +433,7 @@ class ModuleModel:
     def is_sinusoid_value(
         self, node: Optional[cst.BaseExpression], function: Optional[FunctionModel], depth: int = 0
     ) -> bool:
-        """Whether ``node`` is built by a sin/cos table builder in this file."""
+        """Return whether ``node`` is built by a sin/cos table builder in this file."""
         if node is None or depth > 4:
             return False
         key = (id(node), id(function))
@@ -509,7 +509,7 @@ class ModuleModel:
         return bool(self.table_evidence(cls, attr))
 
     def used_as_table_in_forward(self, cls: ClassModel, attr: str) -> bool:
-        """Whether ``forward`` looks ``self.attr`` up with ``arange`` or position ids.
+        """Return whether ``forward`` looks ``self.attr`` up with ``arange`` or position ids.
 
         Slicing alone is not evidence: weights are sliced by runtime sizes too.
         """

@@ -24,7 +24,7 @@ FILE_SKIP = re.compile(
 
 
 def skips_file(source: str) -> bool:
-    """Whether a ``# posenc-lint: noqa`` line asks to skip the whole file."""
+    """Return whether a ``# posenc-lint: noqa`` line skips the whole file."""
     return FILE_SKIP.search(source) is not None
 
 

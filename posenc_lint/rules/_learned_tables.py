@@ -77,7 +77,7 @@ def shape_rank(model: ModuleModel, call: cst.Call) -> Optional[int]:
 
 
 def _single_position(call: cst.Call) -> bool:
-    """Whether every axis but the last is the literal 1, as in a `(1, 1, d)` token."""
+    """Return whether every axis but the last is the literal 1, as in a `(1, 1, d)` token."""
     shape = syntax.positional_args(call)
     if len(shape) == 1 and isinstance(shape[0], (cst.Tuple, cst.List)):
         shape = [element.value for element in shape[0].elements]

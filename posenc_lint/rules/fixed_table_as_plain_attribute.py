@@ -175,7 +175,7 @@ def _is_complex(model: ModuleModel, value: cst.BaseExpression, function: Functio
 
 
 def _after_module_init(model: ModuleModel, write: AttributeWrite) -> bool:
-    """Whether ``super().__init__()`` (or ``Base.__init__(self)``) runs before the write."""
+    """Return whether ``super().__init__()`` (or ``Base.__init__(self)``) runs before the write."""
     function = write.function
     if function.name != "__init__":
         # A helper called from `__init__` runs after the module is set up in practice.
