@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
     import tomli as tomllib
 
-from posenc_lint.model import DEFAULT_MAX_LEN, DEFAULT_TABLE_PATTERN
+from posenc_lint.catalogue import ALL_CODES, DEFAULT_ENABLED, DEFAULT_MAX_LEN, DEFAULT_TABLE_PATTERN
 
 SECTION = "posenc-lint"
 FIX_SECTION = "fix"
@@ -269,8 +269,6 @@ def _per_file_ignores(value: object, config_file: Path) -> Tuple[Tuple[str, Tupl
 
 def validate_selectors(values: Iterable[str]) -> Tuple[str, ...]:
     """Check that each selector is ``ALL`` or a prefix of at least one rule code."""
-    from posenc_lint.rules import ALL_CODES
-
     checked = []
     for value in values:
         selector = value.strip().upper()
@@ -335,22 +333,20 @@ def _resolve_layer(
     Without ``select``, a layer starts from ``previous``, the codes the layer
     below enabled, or from the default-enabled rules when ``previous`` is None.
     """
-    from posenc_lint.rules import ALL_RULES
-
     enable = list(select or ()) + list(extend_select)
     enabled = set()
-    for rule in ALL_RULES:
-        enabling = _longest_match(rule.code, enable)
-        ignoring = _longest_match(rule.code, ignore)
+    for code in ALL_CODES:
+        enabling = _longest_match(code, enable)
+        ignoring = _longest_match(code, ignore)
         if enabling < 0 and ignoring < 0:
             if previous is None:
-                kept = rule.default_enabled
+                kept = DEFAULT_ENABLED[code]
             else:
-                kept = rule.code in previous
+                kept = code in previous
             if select is None and kept:
-                enabled.add(rule.code)
+                enabled.add(code)
         elif enabling > ignoring:
-            enabled.add(rule.code)
+            enabled.add(code)
     return frozenset(enabled)
 
 

@@ -6,6 +6,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+from posenc_lint.catalogue import INTERNAL_ERROR, SYNTAX_ERROR, UNREADABLE_FILE
+
+FILE_LEVEL_NAMES = {
+    SYNTAX_ERROR: "syntax-error",
+    UNREADABLE_FILE: "unreadable-file",
+    INTERNAL_ERROR: "internal-error",
+}
+
 
 class Applicability(enum.Enum):
     """The applicability of a fix, in Ruff's sense: safe or unsafe."""
@@ -75,3 +83,9 @@ class FileResult:
     # Set when the whole file was skipped by a `# posenc-lint: noqa` line.
     skipped: bool = False
     errors: Tuple[str, ...] = field(default=())
+
+
+def file_diagnostic(code: str, path: str, message: str, line: int = 1, column: int = 0) -> Diagnostic:
+    """Return a finding about the file as a whole (PEL900-PEL902)."""
+    location = Location(line, column)
+    return Diagnostic(code, FILE_LEVEL_NAMES[code], message, path, location, location)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Set,
 
 import libcst as cst
 
-from posenc_lint import syntax
+from posenc_lint import syntax, walker
+from posenc_lint.catalogue import DEFAULT_MAX_LEN, DEFAULT_TABLE_PATTERN, TABLE_CLASS_NAME
 
 if TYPE_CHECKING:  # config imports this module, so Settings is for annotations only
     from posenc_lint.config import Settings
@@ -30,25 +31,12 @@ CANONICAL_NAMES = {
     "torch.Tensor.to": "torch.Tensor.to",
 }
 
-# Default pattern for attribute and variable names that hold position tables.
-DEFAULT_TABLE_PATTERN = (
-    r"(^|_)(pos|position|positions|positional|pe|wpe|posemb|posenc)(_|$)"
-    r"|pos_?emb|pos_?enc|position_?emb|position_?enc|positional_?emb|positional_?enc"
-)
-
-# The `max_len` a fix writes when the code names no maximum length
-# (`[tool.posenc-lint.fix] default-max-len`).
-DEFAULT_MAX_LEN = 2048
-
 # Names that match the pattern above but hold indices, masks or layers, not tables.
 NOT_A_TABLE_NAME = re.compile(
     r"(ids|idx|index|indices|mask|drop|dropout|norm|scale|type|bias_index|_proj|_fn|_type|gate|token|tokens)$",
     re.IGNORECASE,
 )
 
-TABLE_CLASS_NAME = re.compile(
-    r"(pos|position|positional)(al)?_?(embedding|encoding|embed|enc|emb)", re.IGNORECASE
-)
 
 ZERO_FACTORIES = {"torch.zeros", "torch.zeros_like"}
 ZERO_METHODS = {"new_zeros"}
@@ -880,7 +868,7 @@ def _direct_statements(block: cst.BaseSuite) -> Iterator[cst.CSTNode]:
 def build_model(module: cst.Module, table_pattern: str = DEFAULT_TABLE_PATTERN) -> ModuleModel:
     """Walk ``module`` once and derive the class-level facts."""
     model = ModuleModel(module, table_pattern)
-    module.visit(_Builder(model))
+    walker.drive(_Builder(model), module)
     _link_classes(model)
     for cls in model.classes:
         _collect_writes(model, cls)

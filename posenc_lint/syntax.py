@@ -122,15 +122,15 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     for name in names:
         value = getattr(node, name)
         if isinstance(value, cst.CSTNode):
-            if not isinstance(value, _TRIVIA):
+            if not isinstance(value, TRIVIA):
                 yield value
         elif isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, cst.CSTNode) and not isinstance(item, _TRIVIA):
+                if isinstance(item, cst.CSTNode) and not isinstance(item, TRIVIA):
                     yield item
 
 
-_TRIVIA = (
+TRIVIA = (
     cst.BaseParenthesizableWhitespace,
     cst.Comma,
     cst.Semicolon,
