@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 from posenc_lint import __version__
+from posenc_lint.cache import DEFAULT_FOLDER as DEFAULT_CACHE_FOLDER
 from posenc_lint.config import (
     ConfigError,
     Settings,
@@ -19,9 +20,8 @@ from posenc_lint.config import (
     validate_selectors,
     with_command_line_selection,
 )
-from posenc_lint.diagnostics import Diagnostic
+from posenc_lint.diagnostics import INTERNAL_ERROR, UNREADABLE_FILE, Diagnostic, file_diagnostic
 from posenc_lint.discovery import discover
-from posenc_lint.engine import INTERNAL_ERROR, UNREADABLE_FILE, file_diagnostic, lint_source
 from posenc_lint.report import OUTPUT_FORMATS, summary_line, write_report
 
 LOG = logging.getLogger("posenc_lint")
@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force-exclude", action="store_true", help="apply exclusions to paths named on the command line too")
     parser.add_argument("--extend-exclude", action="append", default=[], metavar="PATTERN", help="glob patterns of paths to skip, in addition to the configured ones")
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="number of worker processes (default: one per CPU)")
+    parser.add_argument("--no-cache", action="store_true", help="lint every file again instead of reusing the findings of unchanged files (or set $POSENC_LINT_NO_CACHE=1)")
+    parser.add_argument("--cache-dir", metavar="DIR", help=f"where results are cached (default: {DEFAULT_CACHE_FOLDER} in the folder of the configuration file, else the current folder; or $POSENC_LINT_CACHE_DIR)")
+    parser.add_argument("--no-progress", action="store_true", help="draw no progress bar on standard error (none is drawn when it is not a terminal or in CI)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details to standard error")
     parser.add_argument("--version", action="version", version=f"posenc-lint {__version__}")
@@ -101,6 +104,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "rule":
         return rule_command(argv[1:], sys.stdout)
+    if argv and argv[0] == "server":
+        return server_command(argv[1:])
     if argv and argv[0] == "check":
         argv = argv[1:]
     parser = build_parser()
@@ -114,6 +119,22 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except (ConfigError, UsageError) as error:
         sys.stderr.write(f"posenc-lint: error: {error}\n")
         return EXIT_ERROR
+
+
+def server_command(argv: Sequence[str]) -> int:
+    """Run the language server; pygls, an optional dependency, is imported only here."""
+    try:
+        from posenc_lint.server import main as server_main
+    except ImportError as error:
+        missing = (error.name or "").split(".")[0]
+        if missing not in ("pygls", "lsprotocol"):
+            raise
+        sys.stderr.write(
+            f"posenc-lint: error: the language server needs {missing}, which is not installed; "
+            'install it with `pip install "posenc-lint[lsp]"`\n'
+        )
+        return EXIT_ERROR
+    return server_main(argv)
 
 
 def _settings_for(arguments: argparse.Namespace, start: Path) -> Settings:
@@ -151,7 +172,8 @@ def check_command(arguments: argparse.Namespace) -> int:
     if "-" in paths and len(paths) > 1:
         raise UsageError("`-` (standard input) cannot be combined with other paths")
 
-    from posenc_lint import fix_command
+    # The fix machinery imports LibCST, which a lint run served from the cache never needs.
+    wants_fix = bool(arguments.fix or arguments.fix_only or arguments.diff)
 
     if paths == ["-"]:
         display = arguments.stdin_filename or "-"
@@ -159,8 +181,12 @@ def check_command(arguments: argparse.Namespace) -> int:
         settings = _settings_for(arguments, start if start.is_dir() else Path.cwd())
         source = sys.stdin.buffer.read()
         path = Path(arguments.stdin_filename) if arguments.stdin_filename else None
-        if fix_command.wants_fix(arguments):
+        if wants_fix:
+            from posenc_lint import fix_command
+
             return fix_command.fix_stdin(source, display, settings, path, arguments)
+        from posenc_lint.engine import lint_source
+
         result = lint_source(source, display, settings, path=path)
         return _finish(list(result.diagnostics), 1, arguments, sources={display: source})
 
@@ -177,16 +203,34 @@ def check_command(arguments: argparse.Namespace) -> int:
     for folder in found.empty_folders:
         LOG.warning("no Python files found under %s", folder)
 
-    if fix_command.wants_fix(arguments):
+    if wants_fix:
+        from posenc_lint import fix_command
+
         groups = _group_by_config(found.files, settings, arguments)
         return fix_command.fix_groups(groups, diagnostics, len(found.files), arguments)
 
-    from posenc_lint.runner import lint_files
+    from posenc_lint.runner import lint_files, show_progress
 
+    progress = not arguments.no_progress and show_progress()
     for group_settings, files in _group_by_config(found.files, settings, arguments):
-        for result in lint_files(files, group_settings, arguments.jobs):
+        cache = _cache_for(group_settings, arguments)
+        for result in lint_files(files, group_settings, arguments.jobs, cache=cache, progress=progress):
             diagnostics.extend(result.diagnostics)
     return _finish(diagnostics, len(found.files), arguments)
+
+
+def _cache_for(settings: Settings, arguments: argparse.Namespace):
+    """Return the result cache for one settings group, or None with ``--no-cache``."""
+    if arguments.no_cache or os.environ.get("POSENC_LINT_NO_CACHE", "") not in ("", "0"):
+        return None
+    from posenc_lint.cache import ResultCache
+
+    folder = arguments.cache_dir or os.environ.get("POSENC_LINT_CACHE_DIR")
+    if folder:
+        location = Path(folder)
+    else:
+        location = (settings.root or Path.cwd()) / DEFAULT_CACHE_FOLDER
+    return ResultCache(location, repr((settings.cache_key(), str(settings.root))))
 
 
 def _group_by_config(

@@ -15,33 +15,41 @@ from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from posenc_lint import noqa
+from posenc_lint import noqa, skeleton
 from posenc_lint.config import Settings, selected_codes
-from posenc_lint.diagnostics import Diagnostic, Edit, FileResult, Fix, Location
+from posenc_lint.diagnostics import (
+    INTERNAL_ERROR,
+    SYNTAX_ERROR,
+    UNREADABLE_FILE,
+    Diagnostic,
+    Edit,
+    FileResult,
+    Fix,
+    Location,
+    file_diagnostic,
+)
 from posenc_lint.fixes import FixPlan, apply_plans
 from posenc_lint.model import build_model
 from posenc_lint.rules import ALL_RULES
 
 LOG = logging.getLogger(__name__)
 
-SYNTAX_ERROR = "PEL900"
-UNREADABLE_FILE = "PEL901"
-INTERNAL_ERROR = "PEL902"
-
-FILE_LEVEL_NAMES = {
-    SYNTAX_ERROR: "syntax-error",
-    UNREADABLE_FILE: "unreadable-file",
-    INTERNAL_ERROR: "internal-error",
-}
-
-
-def file_diagnostic(code: str, path: str, message: str, line: int = 1, column: int = 0) -> Diagnostic:
-    location = Location(line, column)
-    return Diagnostic(code, FILE_LEVEL_NAMES[code], message, path, location, location)
+# Whether a file is cut down to the code that rules could report on before
+# LibCST parses it (see ``skeleton``); tests turn it off to compare.
+CUT_FILES = True
 
 
 def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> FileResult:
     """Read ``path`` as bytes and lint it."""
+    shown = display or str(path)
+    source = read_source(path, settings, shown)
+    if isinstance(source, FileResult):
+        return source
+    return lint_source(source, shown, settings, path=path)
+
+
+def read_source(path: Path, settings: Settings, display: Optional[str] = None) -> Union[bytes, FileResult]:
+    """Return the bytes of ``path``, or the result to report when it cannot or need not be linted."""
     shown = display or str(path)
     try:
         size = path.stat().st_size
@@ -62,7 +70,7 @@ def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> 
                     ),
                 ),
             )
-        source = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         return FileResult(shown, (file_diagnostic(UNREADABLE_FILE, shown, "file not found"),))
     except IsADirectoryError:
@@ -70,7 +78,6 @@ def lint_path(path: Path, settings: Settings, display: Optional[str] = None) -> 
     except OSError as error:
         reason = error.strerror or str(error)
         return FileResult(shown, (file_diagnostic(UNREADABLE_FILE, shown, f"cannot read file: {reason}"),))
-    return lint_source(source, shown, settings, path=path)
 
 
 def _mentions_torch(path: Path, chunk_size: int = 1 << 20) -> bool:
@@ -154,6 +161,23 @@ def _lint_source(
             ),
         )
 
+    codes = selected_codes(settings, path if path is not None else Path(display))
+    if CUT_FILES and not settings.fix_edits:
+        if not skeleton.could_report(text, settings.position_table_pattern):
+            return FileResult(display)
+        cut_text = skeleton.cut(text, settings.position_table_pattern)
+        if cut_text is not None and cut_text != text:
+            try:
+                cut_module = cst.parse_module(cut_text)
+            except Exception:  # noqa: BLE001 - the whole file's parse below reports it
+                cut_module = None
+            if cut_module is not None:
+                diagnostics, _ = analyse(cut_module, cut_text, display, settings, codes, apply_noqa)
+                if not diagnostics:
+                    return FileResult(display)
+            # Findings on the cut file are placed right, but a fix may look
+            # at code that was cut, so the whole file is analysed again.
+
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -170,7 +194,6 @@ def _lint_source(
     except (UnicodeDecodeError, LookupError) as error:
         return FileResult(display, (file_diagnostic(UNREADABLE_FILE, display, f"cannot decode file: {error}"),))
 
-    codes = selected_codes(settings, path if path is not None else Path(display))
     return _run_rules(module, text, display, settings, codes, apply_noqa)
 
 

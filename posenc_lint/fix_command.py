@@ -27,11 +27,6 @@ from posenc_lint.report import write_report
 from posenc_lint.report.concise import summary_line
 
 
-def wants_fix(arguments: argparse.Namespace) -> bool:
-    """Return whether the run fixes files or prints a diff instead of only linting."""
-    return bool(arguments.fix or arguments.fix_only or arguments.diff)
-
-
 def fix_stdin(source: bytes, display: str, settings: Settings, path: Optional[Path], arguments: argparse.Namespace) -> int:
     """Fix standard input: the fixed source (or a diff with `--diff`) goes to standard output.
 
@@ -61,12 +56,20 @@ def fix_groups(
     arguments: argparse.Namespace,
 ) -> int:
     """Fix the files of each settings group in worker processes and report the run."""
-    from posenc_lint.runner import fix_files
+    from posenc_lint.runner import fix_files, show_progress
 
+    progress = not arguments.no_progress and show_progress()
     results: List[FileFix] = []
     for settings, files in groups:
         results.extend(
-            fix_files(files, settings, arguments.jobs, unsafe=arguments.unsafe_fixes, write=not arguments.diff)
+            fix_files(
+                files,
+                settings,
+                arguments.jobs,
+                unsafe=arguments.unsafe_fixes,
+                write=not arguments.diff,
+                progress=progress,
+            )
         )
     results.sort(key=lambda file_fix: file_fix.path)
     if arguments.diff:

@@ -89,7 +89,11 @@ SYNTAX_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("source", SYNTAX_ERRORS)
+# Only files that name torch and a position-related name are parsed at all.
+PARSED_HEADER = "import torch  # pos_embed\n"
+
+
+@pytest.mark.parametrize("source", [PARSED_HEADER + source for source in SYNTAX_ERRORS])
 def test_syntax_error_uses_cpython_position(project, capsys, source):
     (project / "broken.py").write_text(source, encoding="utf-8")
     with pytest.raises(SyntaxError) as raised:
@@ -103,13 +107,22 @@ def test_syntax_error_uses_cpython_position(project, capsys, source):
     assert message_for(found, "broken.py") == f"syntax error: {expected.msg}"
 
 
+def test_syntax_error_in_file_no_rule_reads_is_not_reported(project, capsys):
+    (project / "broken.py").write_text("def forward(self, x)\n    return x\n")
+
+    code, found, _ = run_main(["broken.py", "good.py"], capsys)
+
+    assert code == 1
+    assert positions(found) == [GOOD_FINDING]
+
+
 def test_syntax_error_known_position(project, capsys):
-    (project / "broken.py").write_text("import torch\n\ndef forward(self, x)\n    return x\n")
+    (project / "broken.py").write_text("import torch\n\ndef forward(self, pos_embed)\n    return x\n")
 
     code, found, _ = run_main(["broken.py"], capsys)
 
     assert code == 1
-    assert found == [("broken.py", 3, 21, "PEL900", "syntax error: expected ':'")]
+    assert found == [("broken.py", 3, 29, "PEL900", "syntax error: expected ':'")]
 
 
 @pytest.mark.parametrize(
@@ -394,7 +407,7 @@ def test_large_file_with_torch_across_read_chunks(tmp_path):
 
 
 def test_unexpected_exception_becomes_pel902(project, capsys, monkeypatch):
-    (project / "trigger.py").write_text("import torch\nTRIGGER = 1\n")
+    (project / "trigger.py").write_text("import torch\nTRIGGER = pos_embed = 1\n")
     real_parse = engine.cst.parse_module
 
     def parse_module(source, *args, **kwargs):
@@ -444,7 +457,7 @@ def test_bad_files_in_worker_processes(tmp_path):
     # Enough files for the runner to start worker processes.
     for index in range(10):
         (tmp_path / f"good{index}.py").write_text(ZERO_TABLE)
-    (tmp_path / "broken.py").write_text("def forward(self, x)\n    return x\n")
+    (tmp_path / "broken.py").write_text("import torch\ndef forward(self, pos)\n    return x\n")
     (tmp_path / "latin.py").write_bytes(b"import torch\nname = 'caf\xe9'\n")
     (tmp_path / "nul.py").write_bytes(b"import torch\n# \x00\n")
 

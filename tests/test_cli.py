@@ -633,7 +633,7 @@ def test_worker_processes_give_same_report(project):
     for index in range(12):
         source = THREE_RULES if index % 2 else ZERO_TABLE
         (project / f"m{index:02d}.py").write_text(source)
-    (project / "broken.py").write_text("def forward(self, x)\n    return x\n")
+    (project / "broken.py").write_text("import torch  # pos\ndef forward(self, x)\n    return x\n")
 
     serial = run_module(["-j", "1", "."], project)
     parallel = run_module(["-j", "2", "."], project)
@@ -642,5 +642,5 @@ def test_worker_processes_give_same_report(project):
     assert parallel.returncode == 1
     assert parallel.stdout == serial.stdout
     found = parse_concise(serial.stdout.decode())
-    assert found[0] == ("broken.py", 1, 21, "PEL900")
+    assert found[0] == ("broken.py", 2, 21, "PEL900")
     assert len(found) == 1 + 6 * 1 + 6 * 3

@@ -267,11 +267,11 @@ def test_github_escape_functions_match_toolkit():
 
 def test_github_unchecked_file_is_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "broken.py").write_text("def forward(self, x)\n    return x\n")
+    (tmp_path / "broken.py").write_text("import torch  # pos\ndef forward(self, x)\n    return x\n")
 
     _, out, _ = run_cli(["--output-format", "github", "broken.py"], capsys)
 
-    assert out.startswith("::error file=broken.py,line=1,col=21,")
+    assert out.startswith("::error file=broken.py,line=2,col=21,")
     assert "title=PEL900::" in out
 
 

@@ -1,0 +1,238 @@
+"""Cut a file down to the top-level code that a rule could report on, before LibCST parses it.
+
+LibCST parses about 0.7 MB a second and the model walk costs as much again,
+while most classes in a model file hold no position table. CPython's ``ast``
+parses ten times faster, so it finds the top-level classes and functions that
+could matter, and every other class or function is replaced by blank lines.
+The result keeps the line and column of every character it keeps, so findings
+on it are placed exactly as on the whole file.
+
+A class or function is kept when its text names something a rule starts from
+(see ``_direct_triggers``), when it names a kept class or function (a
+container of a position-table module, a subclass, a caller of a table
+builder), and when a kept one names it (a base class, a builder, an init
+helper). Statements other than ``class`` and ``def`` (imports, constants,
+``if``/``try`` blocks) are always kept. ``tests/test_skeleton.py`` checks that
+the findings on the cut file equal those on the whole file for the fixtures,
+the rule examples and the corpus.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+
+from posenc_lint.catalogue import TABLE_CLASS_NAME
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# Python ends a source line at CR LF, LF or CR (``str.splitlines`` also splits
+# at form feeds and other characters, which CPython's line numbers do not).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+# Names that rules start from whatever the table pattern says: the trig calls
+# of sinusoid tables and rotary caches, and `arange`, which builds position
+# indices (PEL402) and marks an attribute looked up by them as a table.
+SINUSOID_NAMES = frozenset({"sin", "cos", "sin_", "cos_", "polar", "view_as_complex"})
+INDEX_NAMES = frozenset({"arange"})
+# PEL504 reads `batch_first=` flags anywhere in the file.
+LAYOUT_NAMES = frozenset({"batch_first"})
+
+# `self.x.data = ...`, `self.x.resize_()`, `setattr(self, ...)` and new
+# Parameters outside `__init__` are what PEL301 reports.
+PARAMETER_HOLDERS = frozenset({"Parameter", "Embedding", "register_parameter", "ParameterList"})
+PARAMETER_CHANGES = frozenset({"Parameter", "data", "resize_", "register_parameter", "setattr", "set_"})
+
+POSITION_IDS_NAME = re.compile(r"(^|_)pos(ition)?s?_?(ids|idx|index|indices)$", re.IGNORECASE)
+
+
+class Triggers:
+    """Decide, by name, whether a piece of code could start a finding.
+
+    The answers for each identifier are cached, because the same few thousand
+    names recur across a package.
+    """
+
+    def __init__(self, table_pattern: str):
+        self.table_pattern = re.compile(table_pattern, re.IGNORECASE)
+        self._answers: Dict[str, bool] = {}
+
+    def names_trigger(self, names: Iterable[str]) -> bool:
+        answers = self._answers
+        for name in names:
+            answer = answers.get(name)
+            if answer is None:
+                answer = self._compute(name)
+                answers[name] = answer
+            if answer:
+                return True
+        return False
+
+    def _compute(self, name: str) -> bool:
+        return bool(
+            name in SINUSOID_NAMES
+            or name in INDEX_NAMES
+            or name in LAYOUT_NAMES
+            or self.table_pattern.search(name)
+            or POSITION_IDS_NAME.search(name)
+            or TABLE_CLASS_NAME.search(name)
+        )
+
+
+_TRIGGERS: Dict[str, Triggers] = {}
+
+
+def triggers_for(table_pattern: str) -> Triggers:
+    triggers = _TRIGGERS.get(table_pattern)
+    if triggers is None:
+        triggers = _TRIGGERS[table_pattern] = Triggers(table_pattern)
+    return triggers
+
+
+def could_report(text: str, table_pattern: str) -> bool:
+    """Return False only when no rule can report anything on ``text``.
+
+    The sinusoid rules also read NumPy and ``math`` tables; every other rule
+    resolves the calls it looks at to ``torch`` names, so a file that names
+    neither torch nor ``sin``/``cos`` has nothing to report, and neither has
+    one that names none of the trigger names.
+    """
+    names = set(IDENTIFIER.findall(text))
+    if "torch" not in text:
+        return bool(names & SINUSOID_NAMES)
+    return triggers_for(table_pattern).names_trigger(names) or bool(names & PARAMETER_HOLDERS)
+
+
+def cut(text: str, table_pattern: str) -> Optional[str]:
+    """Return ``text`` with the classes and functions no rule needs blanked out.
+
+    Returns ``text`` itself when nothing can be cut, and None when ``ast``
+    cannot parse it (the caller then parses the whole file, which also gives
+    LibCST's account of a syntax error).
+    """
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences warn at parse time; the caller's compile does not care.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    definitions = [
+        node
+        for node in tree.body
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    if not definitions:
+        return text
+    lines = _LINE.findall(text)
+    spans = [_span(node) for node in definitions]
+    kept = _kept_definitions(definitions, spans, lines, triggers_for(table_pattern))
+    if len(kept) == len(definitions):
+        return text
+    pieces: List[str] = []
+    start = 0
+    for index, (first, last) in enumerate(spans):
+        if index in kept:
+            continue
+        pieces.extend(lines[start:first])
+        pieces.extend(_line_end(line) for line in lines[first:last])
+        start = last
+    pieces.extend(lines[start:])
+    return "".join(pieces)
+
+
+def _span(node: ast.stmt) -> Tuple[int, int]:
+    """Return the 0-based first line and the line after the last of ``node``, decorators included."""
+    first = node.lineno
+    for decorator in getattr(node, "decorator_list", ()):
+        first = min(first, decorator.lineno)
+    return first - 1, node.end_lineno or node.lineno
+
+
+def _line_end(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    if line.endswith(("\n", "\r")):
+        return line[-1]
+    return ""
+
+
+def _kept_definitions(
+    definitions: List[ast.stmt], spans: List[Tuple[int, int]], lines: List[str], triggers: Triggers
+) -> Set[int]:
+    names_in: List[FrozenSet[str]] = []
+    for first, last in spans:
+        names_in.append(frozenset(IDENTIFIER.findall("".join(lines[first:last]))))
+    by_name: Dict[str, List[int]] = {}
+    for index, node in enumerate(definitions):
+        by_name.setdefault(node.name, []).append(index)
+    functions = {
+        name: [index for index in indices if not isinstance(definitions[index], ast.ClassDef)]
+        for name, indices in by_name.items()
+    }
+    # The in-file functions each definition names (it may call them), and its in-file bases.
+    calls: List[Set[int]] = []
+    bases: List[Set[int]] = []
+    for index, names in enumerate(names_in):
+        calls.append({target for name in names & functions.keys() for target in functions[name] if target != index})
+        bases.append(_lineage(index, definitions, by_name) - {index})
+
+    relevant = {
+        index
+        for index, node in enumerate(definitions)
+        if triggers.names_trigger(names_in[index])
+        or (
+            _changes_outside_init(node)
+            and any(names_in[owner] & PARAMETER_HOLDERS for owner in bases[index] | {index})
+        )
+    }
+    # A caller of a relevant function may build a table with it, and a
+    # subclass of a relevant class inherits its tables and methods.
+    changed = True
+    while changed:
+        changed = False
+        for index in range(len(definitions)):
+            if index not in relevant and (calls[index] | bases[index]) & relevant:
+                relevant.add(index)
+                changed = True
+    # What a kept definition calls or inherits from is part of its meaning.
+    kept = set(relevant)
+    pending = list(kept)
+    while pending:
+        index = pending.pop()
+        for target in calls[index] | bases[index]:
+            if target not in kept:
+                kept.add(target)
+                pending.append(target)
+    return kept
+
+
+def _lineage(index: int, definitions: List[ast.stmt], by_name: Dict[str, List[int]]) -> Set[int]:
+    """Return ``index`` and the in-file classes it inherits from, by base name."""
+    found = {index}
+    pending = [index]
+    while pending:
+        node = definitions[pending.pop()]
+        for base in getattr(node, "bases", ()):
+            name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", None)
+            for target in by_name.get(name, ()):
+                if target not in found:
+                    found.add(target)
+                    pending.append(target)
+    return found
+
+
+def _changes_outside_init(node: ast.stmt) -> bool:
+    """Whether a class method other than ``__init__`` may change a Parameter (PEL301)."""
+    if not isinstance(node, ast.ClassDef):
+        return False
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name != "__init__":
+            for sub in ast.walk(statement):
+                if isinstance(sub, ast.Name) and sub.id in PARAMETER_CHANGES:
+                    return True
+                if isinstance(sub, ast.Attribute) and sub.attr in PARAMETER_CHANGES:
+                    return True
+    return False
