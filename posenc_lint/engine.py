@@ -106,14 +106,16 @@ def lint_source(
     settings: Settings,
     path: Optional[Path] = None,
     apply_noqa: bool = True,
+    tree: Optional[ast.Module] = None,
 ) -> FileResult:
     """Lint one file's contents; ``display`` is the name used in diagnostics.
 
-    An unexpected exception becomes a PEL902 diagnostic for this file, so one
-    file cannot stop a run over many.
+    ``tree`` is the contents parsed by ``ast`` when the caller has it (flake8
+    does). An unexpected exception becomes a PEL902 diagnostic for this file,
+    so one file cannot stop a run over many.
     """
     try:
-        return _lint_source(source, display, settings, path, apply_noqa)
+        return _lint_source(source, display, settings, path, apply_noqa, tree)
     except Exception as error:  # noqa: BLE001 - report and go on with the other files
         LOG.debug("linting %s failed", display, exc_info=True)
         return FileResult(
@@ -135,6 +137,7 @@ def _lint_source(
     settings: Settings,
     path: Optional[Path],
     apply_noqa: bool,
+    tree: Optional[ast.Module] = None,
 ) -> FileResult:
     text = _decode(source, display)
     if isinstance(text, Diagnostic):
@@ -165,7 +168,7 @@ def _lint_source(
     if CUT_FILES and not settings.fix_edits:
         if not skeleton.could_report(text, settings.position_table_pattern):
             return FileResult(display)
-        cut_text = skeleton.cut(text, settings.position_table_pattern)
+        cut_text = skeleton.cut(text, settings.position_table_pattern, tree)
         if cut_text is not None and cut_text != text:
             try:
                 cut_module = cst.parse_module(cut_text)

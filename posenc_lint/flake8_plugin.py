@@ -115,6 +115,7 @@ class Plugin:
         cls._settings_cache = {}
 
     def __init__(self, tree: ast.AST, lines: List[str], filename: str):
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -134,8 +135,8 @@ class Plugin:
         yield from results
 
     def _lint(self) -> Iterator[Result]:
+        from posenc_lint import skeleton
         from posenc_lint.config import ConfigError
-        from posenc_lint.engine import lint_source
 
         if self._options.error is not None:
             yield 1, 0, f"PEL902 invalid posenc-lint flake8 option: {self._options.error}", type(self)
@@ -146,9 +147,15 @@ class Plugin:
             yield 1, 0, f"PEL902 invalid posenc-lint configuration: {error}", type(self)
             return
         source = "".join(self.lines)
+        # Most files hold no position table; they are passed over without
+        # importing the engine and LibCST.
+        if not skeleton.could_report(source, settings.position_table_pattern):
+            return
+        from posenc_lint.engine import lint_source
+
         path = Path(self.filename) if self.filename not in ("-", "stdin") else None
-        # flake8 applies `# noqa` itself, over the same lines.
-        result = lint_source(source, self.filename, settings, path=path, apply_noqa=False)
+        # flake8 applies `# noqa` itself, over the same lines, and has parsed them with `ast` already.
+        result = lint_source(source, self.filename, settings, path=path, apply_noqa=False, tree=self.tree)
         for diagnostic in result.diagnostics:
             yield (
                 diagnostic.start.line,

@@ -105,20 +105,22 @@ def could_report(text: str, table_pattern: str) -> bool:
     return triggers_for(table_pattern).names_trigger(names) or bool(names & PARAMETER_HOLDERS)
 
 
-def cut(text: str, table_pattern: str) -> Optional[str]:
+def cut(text: str, table_pattern: str, tree: Optional[ast.Module] = None) -> Optional[str]:
     """Return ``text`` with the classes and functions no rule needs blanked out.
 
-    Returns ``text`` itself when nothing can be cut, and None when ``ast``
-    cannot parse it (the caller then parses the whole file, which also gives
-    LibCST's account of a syntax error).
+    ``tree`` is ``text`` parsed by ``ast``, when the caller has it. Returns
+    ``text`` itself when nothing can be cut, and None when ``ast`` cannot
+    parse it (the caller then parses the whole file, which also gives LibCST's
+    account of a syntax error).
     """
-    try:
-        with warnings.catch_warnings():
-            # Invalid escape sequences warn at parse time; the caller's compile does not care.
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    if tree is None:
+        try:
+            with warnings.catch_warnings():
+                # Invalid escape sequences warn at parse time; the caller's compile does not care.
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     definitions = [
         node
         for node in tree.body

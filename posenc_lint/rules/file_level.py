@@ -22,6 +22,12 @@ class SyntaxErrorInFile(FileLevelRule):
     ## What it does
     Reports a file that LibCST cannot parse, at the line and column the parser gives.
 
+    Only files that some rule could report on are parsed: files that name
+    `torch` and a position-related name (a name the table pattern matches,
+    `arange`, `sin` or `cos`, `Parameter`, `Embedding`), or NumPy and `math`
+    files that name `sin` or `cos`. A syntax error in any other file is left
+    to Python and to general linters.
+
     ## Why is this bad?
     A file that does not parse cannot be checked, so none of the other rules ran on it.
 
