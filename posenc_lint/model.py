@@ -133,6 +133,8 @@ class FunctionModel:
     ifs: List[cst.If] = field(default_factory=list)
     returns: List[cst.Return] = field(default_factory=list)
     loops: List[cst.For] = field(default_factory=list)
+    # `a @ b` operations, nested functions included.
+    matmuls: List[cst.BinaryOperation] = field(default_factory=list)
     has_ten_thousand: bool = False
     _assignments_by_name: Optional[Dict[str, List[Assignment]]] = field(default=None, repr=False)
     _sinusoid_builder: Optional[bool] = field(default=None, repr=False)
@@ -280,6 +282,8 @@ class ModuleModel:
         self.order: Dict[int, int] = {}
         self._evidence_cache: Dict[Tuple[int, str], Set[str]] = {}
         self._sinusoid_cache: Dict[Tuple[int, int], bool] = {}
+        # Results that rule helpers share between rules, by a key of their own.
+        self.shared: Dict[Tuple[object, ...], object] = {}
         self._tensor_cache: Dict[Tuple[int, int], bool] = {}
         # The run's settings, set by the engine; None when a test builds the model directly.
         self.settings: Optional["Settings"] = None
@@ -797,6 +801,10 @@ class _Builder(cst.CSTVisitor):
 
     def visit_Name(self, node: cst.Name) -> None:
         self._mark(node)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.MatrixMultiply) and self.function is not None:
+            self.function.matmuls.append(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         order = self._mark(node)

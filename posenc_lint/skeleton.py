@@ -43,7 +43,8 @@ LAYOUT_NAMES = frozenset({"batch_first"})
 # `self.x.data = ...`, `self.x.resize_()`, `setattr(self, ...)` and new
 # Parameters outside `__init__` are what PEL301 reports.
 PARAMETER_HOLDERS = frozenset({"Parameter", "Embedding", "register_parameter", "ParameterList"})
-PARAMETER_CHANGES = frozenset({"Parameter", "data", "resize_", "register_parameter", "setattr", "set_"})
+# Calls that create, swap or resize a Parameter; `x.data = ...` is matched as an assignment.
+PARAMETER_CHANGES = frozenset({"Parameter", "resize_", "register_parameter", "setattr", "set_"})
 
 POSITION_IDS_NAME = re.compile(r"(^|_)pos(ition)?s?_?(ids|idx|index|indices)$", re.IGNORECASE)
 
@@ -130,7 +131,7 @@ def cut(text: str, table_pattern: str, tree: Optional[ast.Module] = None) -> Opt
         return text
     lines = _LINE.findall(text)
     spans = [_span(node) for node in definitions]
-    kept = _kept_definitions(definitions, spans, lines, triggers_for(table_pattern))
+    kept = _kept_definitions(definitions, spans, lines, triggers_for(table_pattern), import_aliases(tree))
     if len(kept) == len(definitions):
         return text
     pieces: List[str] = []
@@ -162,11 +163,21 @@ def _line_end(line: str) -> str:
 
 
 def _kept_definitions(
-    definitions: List[ast.stmt], spans: List[Tuple[int, int]], lines: List[str], triggers: Triggers
+    definitions: List[ast.stmt],
+    spans: List[Tuple[int, int]],
+    lines: List[str],
+    triggers: Triggers,
+    aliases: Dict[str, str],
 ) -> Set[int]:
+    # An alias counts as the name it stands for.
+    triggering_aliases = frozenset(
+        alias for alias, name in aliases.items() if triggers.names_trigger([name]) or name in PARAMETER_HOLDERS
+    )
+    change_aliases = frozenset(alias for alias, name in aliases.items() if name in PARAMETER_CHANGES)
     names_in: List[FrozenSet[str]] = []
-    for first, last in spans:
-        names_in.append(frozenset(IDENTIFIER.findall("".join(lines[first:last]))))
+    for node, (first, last) in zip(definitions, spans):
+        names = frozenset(IDENTIFIER.findall(_code_text(node, lines, first, last)))
+        names_in.append(names | {aliases[name] for name in names & triggering_aliases})
     by_name: Dict[str, List[int]] = {}
     for index, node in enumerate(definitions):
         by_name.setdefault(node.name, []).append(index)
@@ -186,7 +197,7 @@ def _kept_definitions(
         for index, node in enumerate(definitions)
         if triggers.names_trigger(names_in[index])
         or (
-            _changes_outside_init(node)
+            _changes_outside_init(node, change_aliases)
             and any(names_in[owner] & PARAMETER_HOLDERS for owner in bases[index] | {index})
         )
     }
@@ -211,6 +222,44 @@ def _kept_definitions(
     return kept
 
 
+def _code_text(node: ast.stmt, lines: List[str], first: int, last: int) -> str:
+    """Return the lines of a definition without its docstrings and whole-line comments.
+
+    Prose in docstrings names positions all the time without holding a table.
+    Docstrings of the definition, of its methods and of the methods of its
+    nested classes are dropped; a trailing comment stays, because telling it
+    from a `#` inside a string needs a tokenizer.
+    """
+    skipped: Set[int] = set()
+    for owner in _docstring_owners(node):
+        body = owner.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            if isinstance(body[0].value.value, str):
+                skipped.update(range(body[0].lineno - 1, (body[0].end_lineno or body[0].lineno)))
+    kept = []
+    for number in range(first, last):
+        if number in skipped:
+            continue
+        line = lines[number]
+        if line.lstrip().startswith("#"):
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+def _docstring_owners(node: ast.stmt) -> List[ast.stmt]:
+    owners = [node]
+    for statement in getattr(node, "body", ()):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            owners.append(statement)
+        elif isinstance(statement, ast.ClassDef):
+            owners.append(statement)
+            owners.extend(
+                item for item in statement.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
+    return owners
+
+
 def _lineage(index: int, definitions: List[ast.stmt], by_name: Dict[str, List[int]]) -> Set[int]:
     """Return ``index`` and the in-file classes it inherits from, by base name."""
     found = {index}
@@ -226,15 +275,48 @@ def _lineage(index: int, definitions: List[ast.stmt], by_name: Dict[str, List[in
     return found
 
 
-def _changes_outside_init(node: ast.stmt) -> bool:
-    """Whether a class method other than ``__init__`` may change a Parameter (PEL301)."""
+def _changes_outside_init(node: ast.stmt, aliases: FrozenSet[str]) -> bool:
+    """Whether a class method other than ``__init__`` may change a Parameter (PEL301).
+
+    ``aliases`` are the names the file imports Parameter or the other change
+    calls under.
+    """
     if not isinstance(node, ast.ClassDef):
         return False
+    changes = PARAMETER_CHANGES | aliases
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name != "__init__":
             for sub in ast.walk(statement):
-                if isinstance(sub, ast.Name) and sub.id in PARAMETER_CHANGES:
+                if isinstance(sub, ast.Name) and sub.id in changes:
                     return True
-                if isinstance(sub, ast.Attribute) and sub.attr in PARAMETER_CHANGES:
+                if isinstance(sub, ast.Attribute) and sub.attr in changes:
+                    return True
+                if isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and _assigns_data(sub):
                     return True
     return False
+
+
+def _assigns_data(statement: ast.stmt) -> bool:
+    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Attribute) and sub.attr == "data":
+                return True
+    return False
+
+
+def import_aliases(tree: ast.Module) -> Dict[str, str]:
+    """Return the local names that top-level imports give to other names, as ``{alias: name}``.
+
+    ``from torch import sin as s`` makes ``s`` a trigger wherever ``sin`` is one.
+    """
+    aliases: Dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for sub in ast.walk(statement):
+            if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                for alias in sub.names:
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name.rpartition(".")[2]
+    return aliases

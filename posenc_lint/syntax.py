@@ -121,13 +121,29 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         _CHILD_FIELDS[type(node)] = names
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            if not isinstance(value, TRIVIA):
-                yield value
-        elif isinstance(value, (list, tuple)):
+        kind = _KINDS.get(type(value)) or _kind(value)
+        if kind == "node":
+            yield value
+        elif kind == "sequence":
             for item in value:
-                if isinstance(item, cst.CSTNode) and not isinstance(item, TRIVIA):
+                if (_KINDS.get(type(item)) or _kind(item)) == "node":
                     yield item
+
+
+# What a field value is, by its type: `isinstance` against LibCST's abstract
+# base classes is slow, and walks ask millions of times.
+_KINDS: Dict[type, str] = {}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, cst.CSTNode):
+        kind = "other" if isinstance(value, TRIVIA) else "node"
+    elif isinstance(value, (list, tuple)):
+        kind = "sequence"
+    else:
+        kind = "other"
+    _KINDS[type(value)] = kind
+    return kind
 
 
 TRIVIA = (

@@ -87,6 +87,24 @@ def visited_fields(node_type: type) -> Tuple[str, ...]:
 
 Handler = Optional[Callable[[cst.CSTNode], object]]
 
+# What a field value is, by its type: `isinstance` against LibCST's abstract
+# base classes is slow, and the walk asks millions of times.
+_NODE = "node"
+_SEQUENCE = "sequence"
+_OTHER = "other"
+_KINDS: Dict[type, str] = {}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, cst.CSTNode):
+        kind = _OTHER if isinstance(value, TRIVIA) else _NODE
+    elif isinstance(value, (list, tuple)):
+        kind = _SEQUENCE
+    else:
+        kind = _OTHER
+    _KINDS[type(value)] = kind
+    return kind
+
 
 def drive(visitor: cst.CSTVisitor, root: cst.CSTNode) -> None:
     """Call ``visitor``'s ``visit_``/``leave_`` methods for ``root`` and every node below it.
@@ -116,13 +134,18 @@ def drive(visitor: cst.CSTVisitor, root: cst.CSTNode) -> None:
         children: List[cst.CSTNode] = []
         for name in visited_fields(node_type):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                if not isinstance(value, TRIVIA):
-                    children.append(value)
-            elif isinstance(value, (list, tuple)):
-                children.extend(
-                    item for item in value if isinstance(item, cst.CSTNode) and not isinstance(item, TRIVIA)
-                )
+            kind = _KINDS.get(type(value))
+            if kind is None:
+                kind = _kind(value)
+            if kind is _NODE:
+                children.append(value)
+            elif kind is _SEQUENCE:
+                for item in value:
+                    item_kind = _KINDS.get(type(item))
+                    if item_kind is None:
+                        item_kind = _kind(item)
+                    if item_kind is _NODE:
+                        children.append(item)
         for child in reversed(children):
             stack.append((child, False))
 

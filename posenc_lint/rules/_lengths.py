@@ -146,6 +146,14 @@ def position_tables(model: ModuleModel, cls: ClassModel) -> Set[str]:
     Use in ``forward`` alone does not count, because a causal mask is sliced by
     the length too.
     """
+    key = ("position_tables", id(cls))
+    cached = model.shared.get(key)
+    if cached is None:
+        cached = model.shared[key] = frozenset(_position_tables(model, cls))
+    return set(cached)
+
+
+def _position_tables(model: ModuleModel, cls: ClassModel) -> Set[str]:
     owners = [cls] + _in_file_ancestors(cls)
     named_for_positions = any(owner.name_says_table for owner in owners)
     projections = _projection_attributes(model, owners)
@@ -174,11 +182,8 @@ def _projection_attributes(model: ModuleModel, owners: List[ClassModel]) -> Set[
     for owner in owners:
         for function in owner.methods.values():
             operands: List[cst.BaseExpression] = []
-            for node in syntax.walk(function.node):
-                if isinstance(node, cst.BinaryOperation) and isinstance(
-                    node.operator, cst.MatrixMultiply
-                ):
-                    operands.extend([node.left, node.right])
+            for node in function.matmuls:
+                operands.extend([node.left, node.right])
             for call in function.calls:
                 if call.qualname in MATRIX_PRODUCTS:
                     operands.extend(arg.value for arg in call.node.args)
