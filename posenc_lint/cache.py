@@ -129,7 +129,7 @@ def _umask() -> int:
 
 
 def cacheable(result: FileResult) -> bool:
-    """Whether ``result`` may be reused: read and unread files or internal errors may not."""
+    """Return whether ``result`` may be reused: unreadable files and internal errors are linted again."""
     return not any(diagnostic.code in ("PEL901", "PEL902") for diagnostic in result.diagnostics)
 
 

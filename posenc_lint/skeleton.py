@@ -7,11 +7,9 @@ could matter, and every other class or function is replaced by blank lines.
 The result keeps the line and column of every character it keeps, so findings
 on it are placed exactly as on the whole file.
 
-A class or function is kept when its text names something a rule starts from
-(see ``_direct_triggers``), when it names a kept class or function (a
-container of a position-table module, a subclass, a caller of a table
-builder), and when a kept one names it (a base class, a builder, an init
-helper). Statements other than ``class`` and ``def`` (imports, constants,
+A class or function is kept when its code names something a rule starts from
+(see ``Triggers``). It is also kept when it calls a kept function or inherits
+from a kept class, and when a kept definition calls it or inherits from it. Statements other than ``class`` and ``def`` (imports, constants,
 ``if``/``try`` blocks) are always kept. ``tests/test_skeleton.py`` checks that
 the findings on the cut file equal those on the whole file for the fixtures,
 the rule examples and the corpus.
@@ -32,7 +30,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # at form feeds and other characters, which CPython's line numbers do not).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
-# Names that rules start from whatever the table pattern says: the trig calls
+# Names that rules start from, whatever the table pattern: the trig calls
 # of sinusoid tables and rotary caches, and `arange`, which builds position
 # indices (PEL402) and marks an attribute looked up by them as a table.
 SINUSOID_NAMES = frozenset({"sin", "cos", "sin_", "cos_", "polar", "view_as_complex"})
@@ -52,7 +50,7 @@ POSITION_IDS_NAME = re.compile(r"(^|_)pos(ition)?s?_?(ids|idx|index|indices)$", 
 class Triggers:
     """Decide, by name, whether a piece of code could start a finding.
 
-    The answers for each identifier are cached, because the same few thousand
+    The result for each identifier is cached, because the same few thousand
     names recur across a package.
     """
 
@@ -95,8 +93,8 @@ def triggers_for(table_pattern: str) -> Triggers:
 def could_report(text: str, table_pattern: str) -> bool:
     """Return False only when no rule can report anything on ``text``.
 
-    The sinusoid rules also read NumPy and ``math`` tables; every other rule
-    resolves the calls it looks at to ``torch`` names, so a file that names
+    The sinusoid rules also read NumPy and ``math`` tables. Every other rule
+    resolves the calls it looks at to ``torch`` names. So a file that names
     neither torch nor ``sin``/``cos`` has nothing to report, and neither has
     one that names none of the trigger names.
     """
@@ -227,7 +225,7 @@ def _code_text(node: ast.stmt, lines: List[str], first: int, last: int) -> str:
 
     Prose in docstrings names positions all the time without holding a table.
     Docstrings of the definition, of its methods and of the methods of its
-    nested classes are dropped; a trailing comment stays, because telling it
+    nested classes are dropped. A trailing comment stays, because telling it
     from a `#` inside a string needs a tokenizer.
     """
     skipped: Set[int] = set()

@@ -131,7 +131,7 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 # What a field value is, by its type: `isinstance` against LibCST's abstract
-# base classes is slow, and walks ask millions of times.
+# base classes is slow, and walks make millions of such checks.
 _KINDS: Dict[type, str] = {}
 
 

@@ -88,7 +88,7 @@ def visited_fields(node_type: type) -> Tuple[str, ...]:
 Handler = Optional[Callable[[cst.CSTNode], object]]
 
 # What a field value is, by its type: `isinstance` against LibCST's abstract
-# base classes is slow, and the walk asks millions of times.
+# base classes is slow, and the walk makes millions of such checks.
 _NODE = "node"
 _SEQUENCE = "sequence"
 _OTHER = "other"

@@ -171,7 +171,9 @@ def test_entry_round_trips_every_field(tmp_path):
     from posenc_lint.config import Settings
 
     result = engine.lint_source(source, "model.py", Settings(fix_edits=True))
-    assert result.diagnostics and result.diagnostics[0].fix is not None and result.diagnostics[0].fix.edits
+    assert result.diagnostics
+    assert result.diagnostics[0].fix is not None
+    assert result.diagnostics[0].fix.edits
 
     cache = ResultCache(tmp_path, "key")
     cache.put("model.py", content_digest(source), result)
