@@ -9,13 +9,14 @@ import io
 import logging
 import re
 import tokenize
+import warnings
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from posenc_lint import noqa, skeleton
+from posenc_lint import noqa, skeleton, syntax
 from posenc_lint.config import Settings, selected_codes
 from posenc_lint.diagnostics import (
     INTERNAL_ERROR,
@@ -174,12 +175,11 @@ def _lint_source(
                 cut_module = cst.parse_module(cut_text)
             except Exception:  # noqa: BLE001 - the whole file's parse below reports it
                 cut_module = None
-            if cut_module is not None:
-                diagnostics, _ = analyse(cut_module, cut_text, display, settings, codes, apply_noqa)
-                if not diagnostics:
-                    return FileResult(display)
-            # Findings on the cut file are placed right, but a fix may look
-            # at code that was cut, so the whole file is analysed again.
+            if cut_module is not None and not _has_findings(cut_module, settings, codes):
+                return FileResult(display)
+            # A fix, a finding's message or an init call that clears a
+            # finding may sit in code that was cut, so the whole file is
+            # analysed again.
 
     try:
         module = cst.parse_module(source)
@@ -272,6 +272,24 @@ def _run_rules(
     return FileResult(display, tuple(diagnostics))
 
 
+def _has_findings(module: cst.Module, settings: Settings, codes: FrozenSet[str]) -> bool:
+    """Return whether any selected rule reports on ``module`` or fails on it."""
+    try:
+        model = build_model(module, settings.position_table_pattern)
+        model.settings = settings
+    except Exception:  # noqa: BLE001 - the whole-file analysis reports it
+        return True
+    for rule_class in ALL_RULES:
+        if rule_class.code not in codes:
+            continue
+        try:
+            for _ in rule_class().check(model):
+                return True
+        except Exception:  # noqa: BLE001 - the whole-file analysis reports it
+            return True
+    return False
+
+
 def analyse(
     module: cst.Module,
     text: str,
@@ -317,7 +335,7 @@ def analyse(
             )
 
     if pending:
-        positions = _positions(module)
+        positions = _positions_of(module, text, [finding.node for _, finding in pending])
         noqa_map = noqa.NoqaMap(text) if apply_noqa else None
         seen = set()
         for rule_class, finding in pending:
@@ -381,3 +399,77 @@ def plan_edits(module: cst.Module, text: str, plan: FixPlan) -> Tuple[Edit, ...]
 def _positions(module: cst.Module) -> Dict[cst.CSTNode, CodeRange]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     return dict(wrapper.resolve(PositionProvider))
+
+
+def _positions_of(module: cst.Module, text: str, nodes: List[cst.CSTNode]) -> Dict[cst.CSTNode, CodeRange]:
+    """Return the spans of ``nodes``, computing positions only for the top-level statements holding them.
+
+    LibCST's PositionProvider renders the whole module, which costs more than
+    the parse on a large file. Each statement is rendered alone instead, and
+    its first line is found from CPython's parse of ``text``. The rendered
+    statement must match ``text`` at that line, else the whole module is used.
+    """
+    starts = _statement_lines(text, len(module.body))
+    if starts is None:
+        return _positions(module)
+    wanted = {id(node) for node in nodes}
+    holders: Dict[int, List[cst.CSTNode]] = {}
+    for index, statement in enumerate(module.body):
+        for node in syntax.walk(statement):
+            if id(node) in wanted:
+                holders.setdefault(index, []).append(node)
+        if sum(len(found) for found in holders.values()) >= len(wanted):
+            break
+    lines = skeleton.source_lines(text) if holders else []
+    spans: Dict[cst.CSTNode, CodeRange] = {}
+    for index, found in holders.items():
+        statement = module.body[index]
+        alone = module.with_changes(header=(), body=(statement,), footer=())
+        rendered = skeleton.source_lines(alone.code)
+        first = starts[index] - 1 - _lines_before_code(statement)
+        if first < 0 or [line.rstrip("\r\n") for line in lines[first : first + len(rendered)]] != [
+            line.rstrip("\r\n") for line in rendered
+        ]:
+            return _positions(module)
+        positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node in found:
+            span = positions.get(node)
+            if span is not None:
+                spans[node] = CodeRange(
+                    CodePosition(span.start.line + first, span.start.column),
+                    CodePosition(span.end.line + first, span.end.column),
+                )
+    return spans
+
+
+def _statement_lines(text: str, expected: int) -> Optional[List[int]]:
+    """Return the first code line of each top-level statement as LibCST groups them, or None.
+
+    CPython's parse lists small statements that share a line separately, while
+    LibCST keeps them in one line statement, so those are grouped by line.
+    None means the two parsers do not agree on the count.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    starts: List[int] = []
+    for statement in tree.body:
+        first = statement.lineno
+        for decorator in getattr(statement, "decorator_list", ()):
+            first = min(first, decorator.lineno)
+        if starts and starts[-1] == first:
+            continue
+        starts.append(first)
+    return starts if len(starts) == expected else None
+
+
+def _lines_before_code(statement: cst.CSTNode) -> int:
+    """Return how many blank and comment lines LibCST renders before the statement's first code line."""
+    count = len(getattr(statement, "leading_lines", ()))
+    decorators = getattr(statement, "decorators", ())
+    if decorators:
+        count += len(decorators[0].leading_lines)
+    return count

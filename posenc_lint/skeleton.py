@@ -127,7 +127,7 @@ def cut(text: str, table_pattern: str, tree: Optional[ast.Module] = None) -> Opt
     ]
     if not definitions:
         return text
-    lines = _LINE.findall(text)
+    lines = source_lines(text)
     spans = [_span(node) for node in definitions]
     kept = _kept_definitions(definitions, spans, lines, triggers_for(table_pattern), import_aliases(tree))
     if len(kept) == len(definitions):
@@ -142,6 +142,11 @@ def cut(text: str, table_pattern: str, tree: Optional[ast.Module] = None) -> Opt
         start = last
     pieces.extend(lines[start:])
     return "".join(pieces)
+
+
+def source_lines(text: str) -> List[str]:
+    """Split ``text`` into lines where CPython does, keeping the line endings."""
+    return _LINE.findall(text)
 
 
 def _span(node: ast.stmt) -> Tuple[int, int]:

@@ -426,10 +426,10 @@ def test_unexpected_exception_becomes_pel902(project, capsys, monkeypatch):
 
 
 def test_lint_source_never_raises(monkeypatch):
-    def build_positions(module):
+    def build_positions(module, text, nodes):
         raise RuntimeError("simulated metadata bug")
 
-    monkeypatch.setattr(engine, "_positions", build_positions)
+    monkeypatch.setattr(engine, "_positions_of", build_positions)
 
     result = lint_source(ZERO_TABLE, "model.py", Settings())
 
