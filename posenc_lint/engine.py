@@ -166,7 +166,7 @@ def _lint_source(
         )
 
     codes = selected_codes(settings, path if path is not None else Path(display))
-    if CUT_FILES and not settings.fix_edits:
+    if CUT_FILES:
         if not skeleton.could_report(text, settings.position_table_pattern):
             return FileResult(display)
         cut_text = skeleton.cut(text, settings.position_table_pattern, tree)

@@ -228,3 +228,34 @@ def test_warm_run_never_imports_libcst(project):
 
     assert warm.returncode == 1
     assert warm.stdout.splitlines()[-1] == "[]"
+
+
+def test_progress_bar_draws_and_clears():
+    import io
+
+    from posenc_lint.runner import _with_progress
+
+    stream = io.StringIO()
+    items = list(_with_progress(range(100), 100, stream))
+
+    assert items == list(range(100))
+    output = stream.getvalue()
+    assert "100/100 files" in output
+    assert output.endswith("\r")
+
+
+def test_no_progress_bar_in_ci_or_pipes(monkeypatch):
+    import io
+
+    from posenc_lint.runner import show_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("TERM", raising=False)
+    assert show_progress(Terminal())
+    assert not show_progress(io.StringIO())
+    monkeypatch.setenv("CI", "true")
+    assert not show_progress(Terminal())
