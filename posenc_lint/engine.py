@@ -377,10 +377,11 @@ def plan_edits(module: cst.Module, text: str, plan: FixPlan) -> Tuple[Edit, ...]
     except Exception:  # noqa: BLE001 - a fix that cannot be rendered is shown without edits
         LOG.debug("rendering the fix %r failed", plan.message, exc_info=True)
         return ()
-    if not applied:
+    if not applied or module.code != text:
+        # A module LibCST cannot reproduce would show its dropped bytes as edits.
         return ()
-    old_lines = text.splitlines(keepends=True)
-    new_lines = updated.code.splitlines(keepends=True)
+    old_lines = skeleton.source_lines(text)
+    new_lines = skeleton.source_lines(updated.code)
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     edits = []
     for tag, first, last, new_first, new_last in matcher.get_opcodes():

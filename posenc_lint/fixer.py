@@ -69,6 +69,10 @@ def fix_source(
         except RecursionError:
             return _abandon(source, initial, "the fixed code nests too deeply to parse")
         text = module.code
+        if module.bytes != current:
+            # LibCST drops some bytes it does not model, such as a form feed
+            # that starts the file, so a rewrite would change untouched code.
+            return _abandon(source, initial, "LibCST cannot reproduce this file byte for byte, so rewriting it could change code no fix touches")
         if noqa.skips_file(text):
             result = FileResult(display, skipped=True)
             break

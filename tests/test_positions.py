@@ -52,3 +52,34 @@ def test_statement_count_mismatch_falls_back(monkeypatch):
     monkeypatch.setattr(engine, "_statement_lines", lambda text, expected: None)
 
     assert engine._positions_of(module, text, [node])[node] == engine._positions(module)[node]
+
+
+
+def test_fix_edit_lines_count_form_feeds_as_python_does():
+    from posenc_lint.config import Settings
+
+    source = (
+        "import torch\n\x0c\nfrom torch import nn\n\n\nclass PositionalEncoding(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.pe = torch.zeros(16, 8)\n\n    def forward(self, x):\n        return x + self.pe[: x.size(1)]\n"
+    )
+    result = engine.lint_source(source, "model.py", Settings(fix_edits=True, select=("PEL303",)))
+
+    (finding,) = result.diagnostics
+    assert finding.start.line == 9
+    assert [edit.start.line for edit in finding.fix.edits] == [9]
+
+
+def test_fix_is_not_applied_when_libcst_drops_bytes():
+    from posenc_lint.config import Settings
+    from posenc_lint.fixer import fix_source
+
+    source = (
+        b"\x0cimport torch\nfrom torch import nn\n\n\nclass PositionalEncoding(nn.Module):\n"
+        b"    def __init__(self):\n        super().__init__()\n"
+        b"        self.pe = torch.zeros(16, 8)\n\n    def forward(self, x):\n        return x + self.pe[: x.size(1)]\n"
+    )
+    outcome = fix_source(source, "model.py", Settings(select=("PEL303",)), unsafe=True)
+
+    assert outcome.source == source
+    assert "byte for byte" in outcome.error
