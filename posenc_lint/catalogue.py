@@ -51,6 +51,9 @@ TABLE_CLASS_NAME = re.compile(
     r"(pos|position|positional)(al)?_?(embedding|encoding|embed|enc|emb)", re.IGNORECASE
 )
 
+# Names of functions that build position rows from a count (PEL506).
+BUILDER_NAME = re.compile(r"sin|cos|posit|pos_|_pos|table|encod|embed|rope|rotary|freq", re.IGNORECASE)
+
 # The `max_len` a fix writes when the code names no maximum length
 # (`[tool.posenc-lint.fix] default-max-len`).
 DEFAULT_MAX_LEN = 2048

@@ -22,7 +22,7 @@ import re
 import warnings
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from posenc_lint.catalogue import TABLE_CLASS_NAME
+from posenc_lint.catalogue import BUILDER_NAME, TABLE_CLASS_NAME
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -37,6 +37,14 @@ SINUSOID_NAMES = frozenset({"sin", "cos", "sin_", "cos_", "polar", "view_as_comp
 INDEX_NAMES = frozenset({"arange"})
 # PEL504 reads `batch_first=` flags anywhere in the file.
 LAYOUT_NAMES = frozenset({"batch_first"})
+ALWAYS_TRIGGERING = SINUSOID_NAMES | INDEX_NAMES | LAYOUT_NAMES
+
+# `torch.cat([self.T, build(...)])` grows a table with rows from a builder (PEL506).
+CONCATENATIONS = frozenset({"cat", "concat", "concatenate"})
+
+# A name after a dot, or a whole quoted string that is a name.
+ATTRIBUTE_OR_QUOTED = re.compile(r"\.[\s\\]*([A-Za-z_][A-Za-z0-9_]*)|[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']")
+CLASS_NAME = re.compile(r"\bclass\s+([A-Za-z_][A-Za-z0-9_]*)")
 
 # `self.x.data = ...`, `self.x.resize_()`, `setattr(self, ...)` and new
 # Parameters outside `__init__` are what PEL301 reports.
@@ -50,34 +58,61 @@ POSITION_IDS_NAME = re.compile(r"(^|_)pos(ition)?s?_?(ids|idx|index|indices)$", 
 class Triggers:
     """Decide, by name, whether a piece of code could start a finding.
 
-    The result for each identifier is cached, because the same few thousand
-    names recur across a package.
+    ``names_trigger`` is the coarse test for a whole file. ``definition_triggers``
+    looks at where a position-like name appears in one definition. As an
+    attribute (`self.pos_embed`), a quoted name (`register_buffer("pe", ...)`)
+    or a class name, it can make a position table. Anywhere else (a parameter,
+    a local, a keyword argument) it only counts when the definition or its
+    in-file bases also name a Parameter or an embedding, because a bare name
+    only makes a table of an `nn.Embedding` looked up with it or of a local
+    bound to a Parameter. The result for each identifier is cached, because
+    the same few thousand names recur across a package.
     """
 
     def __init__(self, table_pattern: str):
         self.table_pattern = re.compile(table_pattern, re.IGNORECASE)
         self._answers: Dict[str, bool] = {}
+        self._table_names: Dict[str, bool] = {}
 
     def names_trigger(self, names: Iterable[str]) -> bool:
         answers = self._answers
         for name in names:
             answer = answers.get(name)
             if answer is None:
-                answer = self._compute(name)
-                answers[name] = answer
+                answer = answers[name] = bool(
+                    name in ALWAYS_TRIGGERING
+                    or self.is_table_name(name)
+                    or TABLE_CLASS_NAME.search(name)
+                    or "position" in name.lower()
+                )
             if answer:
                 return True
         return False
 
-    def _compute(self, name: str) -> bool:
-        return bool(
-            name in SINUSOID_NAMES
-            or name in INDEX_NAMES
-            or name in LAYOUT_NAMES
-            or self.table_pattern.search(name)
-            or POSITION_IDS_NAME.search(name)
-            or TABLE_CLASS_NAME.search(name)
-        )
+    def is_table_name(self, name: str) -> bool:
+        answer = self._table_names.get(name)
+        if answer is None:
+            answer = self._table_names[name] = bool(
+                self.table_pattern.search(name) or POSITION_IDS_NAME.search(name)
+            )
+        return answer
+
+    def definition_triggers(self, code: str, names: FrozenSet[str]) -> str:
+        """Return ``"strong"`` when ``code`` can start a finding alone, ``"weak"``
+        when it can only with a Parameter or an embedding in reach, else ``""``."""
+        if names & ALWAYS_TRIGGERING:
+            return "strong"
+        if names & CONCATENATIONS and any(BUILDER_NAME.search(name) for name in names):
+            return "strong"
+        if not self.names_trigger(names):
+            return ""
+        for match in ATTRIBUTE_OR_QUOTED.finditer(code):
+            if self.is_table_name(match.group(1) or match.group(2)):
+                return "strong"
+        for match in CLASS_NAME.finditer(code):
+            if TABLE_CLASS_NAME.search(match.group(1)):
+                return "strong"
+        return "weak"
 
 
 _TRIGGERS: Dict[str, Triggers] = {}
@@ -101,7 +136,11 @@ def could_report(text: str, table_pattern: str) -> bool:
     names = set(IDENTIFIER.findall(text))
     if "torch" not in text:
         return bool(names & SINUSOID_NAMES)
-    return triggers_for(table_pattern).names_trigger(names) or bool(names & PARAMETER_HOLDERS)
+    return (
+        triggers_for(table_pattern).names_trigger(names)
+        or bool(names & PARAMETER_HOLDERS)
+        or bool(names & CONCATENATIONS and any(BUILDER_NAME.search(name) for name in names))
+    )
 
 
 def cut(text: str, table_pattern: str, tree: Optional[ast.Module] = None) -> Optional[str]:
@@ -178,9 +217,13 @@ def _kept_definitions(
     )
     change_aliases = frozenset(alias for alias, name in aliases.items() if name in PARAMETER_CHANGES)
     names_in: List[FrozenSet[str]] = []
+    strength: List[str] = []
     for node, (first, last) in zip(definitions, spans):
-        names = frozenset(IDENTIFIER.findall(_code_text(node, lines, first, last)))
-        names_in.append(names | {aliases[name] for name in names & triggering_aliases})
+        code = _code_text(node, lines, first, last)
+        names = frozenset(IDENTIFIER.findall(code))
+        names |= {aliases[name] for name in names & triggering_aliases}
+        names_in.append(names)
+        strength.append(triggers.definition_triggers(code, names))
     by_name: Dict[str, List[int]] = {}
     for index, node in enumerate(definitions):
         by_name.setdefault(node.name, []).append(index)
@@ -195,14 +238,15 @@ def _kept_definitions(
         calls.append({target for name in names & functions.keys() for target in functions[name] if target != index})
         bases.append(_lineage(index, definitions, by_name) - {index})
 
+    def holds_parameters(index: int) -> bool:
+        return any(names_in[owner] & PARAMETER_HOLDERS for owner in bases[index] | {index})
+
     relevant = {
         index
         for index, node in enumerate(definitions)
-        if triggers.names_trigger(names_in[index])
-        or (
-            _changes_outside_init(node, change_aliases)
-            and any(names_in[owner] & PARAMETER_HOLDERS for owner in bases[index] | {index})
-        )
+        if strength[index] == "strong"
+        or (strength[index] == "weak" and holds_parameters(index))
+        or (_changes_outside_init(node, change_aliases) and holds_parameters(index))
     }
     # A caller of a relevant function may build a table with it, and a
     # subclass of a relevant class inherits its tables and methods.

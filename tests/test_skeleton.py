@@ -212,3 +212,44 @@ def test_rule_example_findings_are_the_same_with_the_cut(code, index, block):
     )
     with_cut, whole = both_ways(padded)
     assert with_cut == whole
+
+
+def test_position_name_as_a_parameter_only_needs_a_parameter_nearby():
+    source = """\
+    import torch
+    from torch import nn
+
+
+    class Wrapper(nn.Module):
+        def forward(self, x, position_ids=None):
+            return self.layer(x, position_ids=position_ids)
+
+
+    class Lookup(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Embedding(512, 8)
+
+        def forward(self, position_ids):
+            return self.table(position_ids)
+    """
+    assert kept_names(source) == ["Lookup"]
+
+
+def test_concatenation_with_a_builder_keeps_the_class():
+    source = """\
+    import torch
+    from torch import nn
+    from .rope import make_freqs
+
+
+    class Cache(nn.Module):
+        def grow(self, n):
+            self.cache = torch.cat([self.cache, make_freqs(n - self.cache.size(0))])
+
+
+    class Other(nn.Module):
+        def forward(self, x):
+            return torch.cat([x, x])
+    """
+    assert kept_names(source) == ["Cache"]

@@ -8,6 +8,7 @@ from typing import Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from posenc_lint import syntax
+from posenc_lint.catalogue import BUILDER_NAME
 from posenc_lint.fixes import FixPlan, extension_start, precompute
 from posenc_lint.model import CallSite, ClassModel, FunctionModel, ModuleModel, iter_module_classes
 from posenc_lint.rules._runtime import resolve_local, small_statement
@@ -15,8 +16,6 @@ from posenc_lint.rules.base import Finding, Rule
 
 CONCATENATE = {"torch.cat", "torch.concat", "torch.concatenate"}
 
-# Names of functions that build position rows from a count.
-BUILDER_NAME = re.compile(r"sin|cos|posit|pos_|_pos|table|encod|embed|rope|rotary|freq", re.IGNORECASE)
 
 
 class ExtensionRestartsAtZero(Rule):
