@@ -206,7 +206,7 @@ def run_rounds(commands: List[Command], rounds: int, slow_rounds: int, seed: int
 
 
 def _is_slow(command: Command) -> bool:
-    return command.name.startswith(("TorchFix", "flake8 + TorchFix", "Fixit"))
+    return command.name.startswith(("TorchFix", "flake8 + TorchFix", "Fixit", "LibCST parse + Position"))
 
 
 def measure_peak(command: Command) -> None:
@@ -246,7 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", nargs="+", default=["timm", "transformers"])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--slow-rounds", type=int, default=1, help="rounds for TorchFix, flake8 + TorchFix and Fixit")
+    parser.add_argument("--slow-rounds", type=int, default=1, help="rounds for TorchFix, flake8 + TorchFix, Fixit and the LibCST metadata baseline")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--fixit-packages",
