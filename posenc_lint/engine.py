@@ -16,7 +16,7 @@ from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from posenc_lint import noqa, skeleton, syntax
+from posenc_lint import nesting, noqa, skeleton, syntax
 from posenc_lint.config import Settings, selected_codes
 from posenc_lint.diagnostics import (
     INTERNAL_ERROR,
@@ -116,7 +116,8 @@ def lint_source(
     so one file cannot stop a run over many.
     """
     try:
-        return _lint_source(source, display, settings, path, apply_noqa, tree)
+        with nesting.recursion_headroom():
+            return _lint_source(source, display, settings, path, apply_noqa, tree)
     except Exception as error:  # noqa: BLE001 - report and go on with the other files
         LOG.debug("linting %s failed", display, exc_info=True)
         return FileResult(
@@ -169,6 +170,15 @@ def _lint_source(
     if CUT_FILES:
         if not skeleton.could_report(text, settings.position_table_pattern):
             return FileResult(display)
+
+    # LibCST's native parser can crash the process on very deep nesting.
+    problem = nesting.nesting_problem(text, tree)
+    if problem is not None:
+        return FileResult(
+            display, (file_diagnostic(problem.code, display, problem.message, problem.line, problem.column),)
+        )
+
+    if CUT_FILES:
         cut_text = skeleton.cut(text, settings.position_table_pattern, tree)
         if cut_text is not None and cut_text != text:
             try:

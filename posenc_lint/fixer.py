@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from posenc_lint import noqa
+from posenc_lint import nesting, noqa
 from posenc_lint.config import Settings, selected_codes
 from posenc_lint.diagnostics import Diagnostic, FileResult
 from posenc_lint.engine import analyse, lint_path, lint_source
@@ -51,6 +51,11 @@ def fix_source(
     unsafe: bool = False,
 ) -> FixOutcome:
     """Fix ``source`` and return the new bytes with the findings that remain."""
+    with nesting.recursion_headroom():
+        return _fix_source(source, display, settings, path, unsafe)
+
+
+def _fix_source(source: bytes, display: str, settings: Settings, path: Optional[Path], unsafe: bool) -> FixOutcome:
     initial = lint_source(source, display, settings, path=path)
     if initial.skipped or not any(diagnostic.fix_applies(unsafe) for diagnostic in initial.diagnostics):
         return FixOutcome(source, source, (), initial)
