@@ -300,7 +300,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "commands": [_command_json(command) for command in commands],
         }
         if package.key == "transformers":
-            largest = max(copy.rglob("modeling_*.py"), key=lambda path: path.stat().st_size)
+            largest = max(copy.glob("models/*/modeling_*.py"), key=lambda path: path.stat().st_size)
             single = single_file_commands(largest, envs)
             run_rounds(single, max(arguments.rounds, 5), max(arguments.rounds, 5), arguments.seed)
             entry["largest_file"] = {
