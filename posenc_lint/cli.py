@@ -334,3 +334,7 @@ def _rule_json(rule) -> dict:
         "default": rule.default_enabled,
         "explanation": rule.documentation(),
     }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

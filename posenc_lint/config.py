@@ -68,7 +68,7 @@ class Settings:
     # The folder of the configuration file, where relative patterns start.
     root: Optional[Path] = None
     config_file: Optional[Path] = None
-    max_file_size: int = 8 * 1024 * 1024
+    max_file_size: int = 2 * 1024 * 1024
     # The `max_len` default a fix writes when the code names no maximum length.
     default_max_len: int = DEFAULT_MAX_LEN
     # Whether diagnostics carry their fixes' text edits; set by output formats

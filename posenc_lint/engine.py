@@ -126,7 +126,7 @@ def lint_source(
                 file_diagnostic(
                     INTERNAL_ERROR,
                     display,
-                    f"internal error while linting the file: {error!r}; "
+                    f"internal error while linting the file: {nesting.describe_error(error)}; "
                     "please report this with the file",
                 ),
             ),
@@ -324,7 +324,7 @@ def analyse(
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
         LOG.debug("building the model of %s failed", display, exc_info=True)
         return [
-            file_diagnostic(INTERNAL_ERROR, display, f"internal error while analysing the file: {error!r}")
+            file_diagnostic(INTERNAL_ERROR, display, f"internal error while analysing the file: {nesting.describe_error(error)}")
         ], []
 
     for rule_class in ALL_RULES:
@@ -339,7 +339,7 @@ def analyse(
                 file_diagnostic(
                     INTERNAL_ERROR,
                     display,
-                    f"rule {rule_class.code} ({rule_class.name}) failed on this file: {error!r}; "
+                    f"rule {rule_class.code} ({rule_class.name}) failed on this file: {nesting.describe_error(error)}; "
                     "please report this with the file",
                 )
             )

@@ -94,7 +94,7 @@ def _fix_source(source: bytes, display: str, settings: Settings, path: Optional[
             new_source = updated.bytes
         except Exception as error:  # noqa: BLE001 - one bad fix must not stop the run
             LOG.debug("applying fixes to %s failed", display, exc_info=True)
-            return _abandon(source, initial, f"internal error while applying the fixes: {error!r}")
+            return _abandon(source, initial, f"internal error while applying the fixes: {nesting.describe_error(error)}")
         if new_source == current:
             break
         chosen_ids = {id(plan) for plan in chosen}
@@ -163,7 +163,7 @@ def fix_path(path: Path, settings: Settings, unsafe: bool = False, write: bool =
             str(path),
             (),
             lint_path(path, settings),
-            error=f"internal error while fixing the file: {error!r}; please report this with the file",
+            error=f"internal error while fixing the file: {nesting.describe_error(error)}; please report this with the file",
         )
 
 

@@ -75,7 +75,7 @@ class UnreadableFile(FileLevelRule):
     No fix is offered.
 
     ## Options
-    - `max-file-size`: the largest file, in bytes, that is parsed (default 8 MiB).
+    - `max-file-size`: the largest file, in bytes, that is parsed (default 2 MiB; the largest real file seen, in torch, is 1.4 MB, while a generated 9 MB file took minutes and gigabytes of memory).
     """
 
     code = "PEL901"
