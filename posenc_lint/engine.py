@@ -30,13 +30,13 @@ from posenc_lint.diagnostics import (
     file_diagnostic,
 )
 from posenc_lint.fixes import FixPlan, apply_plans
-from posenc_lint.model import build_model
+from posenc_lint.model import ModuleModel, build_model
 from posenc_lint.rules import ALL_RULES
 
 LOG = logging.getLogger(__name__)
 
 # Whether a file is cut down to the code that rules could report on before
-# LibCST parses it (see ``skeleton``); tests turn it off to compare.
+# LibCST parses it (see ``skeleton``). Tests turn it off to compare.
 CUT_FILES = True
 
 
@@ -285,19 +285,26 @@ def _run_rules(
 def _has_findings(module: cst.Module, settings: Settings, codes: FrozenSet[str]) -> bool:
     """Return whether any selected rule reports on ``module`` or fails on it."""
     try:
-        model = build_model(module, settings.position_table_pattern)
-        model.settings = settings
+        model = _model_for(module, settings)
     except Exception:  # noqa: BLE001 - the whole-file analysis reports it
         return True
-    for rule_class in ALL_RULES:
-        if rule_class.code not in codes:
-            continue
+    for rule_class in _selected_rules(codes):
         try:
             for _ in rule_class().check(model):
                 return True
         except Exception:  # noqa: BLE001 - the whole-file analysis reports it
             return True
     return False
+
+
+def _model_for(module: cst.Module, settings: Settings) -> ModuleModel:
+    model = build_model(module, settings.position_table_pattern)
+    model.settings = settings
+    return model
+
+
+def _selected_rules(codes: FrozenSet[str]) -> List[type]:
+    return [rule_class for rule_class in ALL_RULES if rule_class.code in codes]
 
 
 def analyse(
@@ -317,8 +324,7 @@ def analyse(
     plans: List[Tuple[Diagnostic, FixPlan]] = []
     pending = []
     try:
-        model = build_model(module, settings.position_table_pattern)
-        model.settings = settings
+        model = _model_for(module, settings)
     except RecursionError:
         return [file_diagnostic(INTERNAL_ERROR, display, "cannot analyse: the code nests too deeply")], []
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
@@ -327,9 +333,7 @@ def analyse(
             file_diagnostic(INTERNAL_ERROR, display, f"internal error while analysing the file: {nesting.describe_error(error)}")
         ], []
 
-    for rule_class in ALL_RULES:
-        if rule_class.code not in codes:
-            continue
+    for rule_class in _selected_rules(codes):
         try:
             for finding in rule_class().check(model):
                 pending.append((rule_class, finding))
@@ -468,9 +472,7 @@ def _statement_lines(text: str, expected: int) -> Optional[List[int]]:
         return None
     starts: List[int] = []
     for statement in tree.body:
-        first = statement.lineno
-        for decorator in getattr(statement, "decorator_list", ()):
-            first = min(first, decorator.lineno)
+        first = skeleton.first_line(statement)
         if starts and starts[-1] == first:
             continue
         starts.append(first)

@@ -63,9 +63,9 @@ class Triggers:
     attribute (`self.pos_embed`), a quoted name (`register_buffer("pe", ...)`)
     or a class name, it can make a position table. Anywhere else (a parameter,
     a local, a keyword argument) it only counts when the definition or its
-    in-file bases also name a Parameter or an embedding, because a bare name
-    only makes a table of an `nn.Embedding` looked up with it or of a local
-    bound to a Parameter. The result for each identifier is cached, because
+    in-file bases also name a Parameter or an embedding. A bare name makes a
+    table only of an `nn.Embedding` looked up with it, or of a local bound to a
+    Parameter. The result for each identifier is cached, because
     the same few thousand names recur across a package.
     """
 
@@ -188,12 +188,17 @@ def source_lines(text: str) -> List[str]:
     return _LINE.findall(text)
 
 
-def _span(node: ast.stmt) -> Tuple[int, int]:
-    """Return the 0-based first line and the line after the last of ``node``, decorators included."""
+def first_line(node: ast.stmt) -> int:
+    """Return the 1-based line where ``node`` starts, at its first decorator if it has any."""
     first = node.lineno
     for decorator in getattr(node, "decorator_list", ()):
         first = min(first, decorator.lineno)
-    return first - 1, node.end_lineno or node.lineno
+    return first
+
+
+def _span(node: ast.stmt) -> Tuple[int, int]:
+    """Return the 0-based first line and the line after the last of ``node``, decorators included."""
+    return first_line(node) - 1, node.end_lineno or node.lineno
 
 
 def _line_end(line: str) -> str:

@@ -121,28 +121,33 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         _CHILD_FIELDS[type(node)] = names
     for name in names:
         value = getattr(node, name)
-        kind = _KINDS.get(type(value)) or _kind(value)
-        if kind == "node":
+        kind = FIELD_KINDS.get(type(value)) or classify_field(value)
+        if kind is NODE:
             yield value
-        elif kind == "sequence":
+        elif kind is SEQUENCE:
             for item in value:
-                if (_KINDS.get(type(item)) or _kind(item)) == "node":
+                if (FIELD_KINDS.get(type(item)) or classify_field(item)) is NODE:
                     yield item
 
 
-# What a field value is, by its type: `isinstance` against LibCST's abstract
-# base classes is slow, and walks make millions of such checks.
-_KINDS: Dict[type, str] = {}
+# The kind of each field value, cached by its type, because `isinstance`
+# against LibCST's abstract base classes is slow and walks make millions of
+# such checks. Trivia nodes (whitespace, commas, parentheses) count as OTHER.
+NODE = "node"
+SEQUENCE = "sequence"
+OTHER = "other"
+FIELD_KINDS: Dict[type, str] = {}
 
 
-def _kind(value: object) -> str:
+def classify_field(value: object) -> str:
+    """Return NODE, SEQUENCE or OTHER for a field value, and cache it for the value's type."""
     if isinstance(value, cst.CSTNode):
-        kind = "other" if isinstance(value, TRIVIA) else "node"
+        kind = OTHER if isinstance(value, TRIVIA) else NODE
     elif isinstance(value, (list, tuple)):
-        kind = "sequence"
+        kind = SEQUENCE
     else:
-        kind = "other"
-    _KINDS[type(value)] = kind
+        kind = OTHER
+    FIELD_KINDS[type(value)] = kind
     return kind
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from posenc_lint.syntax import TRIVIA
+from posenc_lint.syntax import FIELD_KINDS, NODE, SEQUENCE, classify_field
 
 # Node types whose fields LibCST visits in another order than they are
 # declared: LibCST follows the source text, so decorators come before the name
@@ -87,25 +87,6 @@ def visited_fields(node_type: type) -> Tuple[str, ...]:
 
 Handler = Optional[Callable[[cst.CSTNode], object]]
 
-# What a field value is, by its type: `isinstance` against LibCST's abstract
-# base classes is slow, and the walk makes millions of such checks.
-_NODE = "node"
-_SEQUENCE = "sequence"
-_OTHER = "other"
-_KINDS: Dict[type, str] = {}
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, cst.CSTNode):
-        kind = _OTHER if isinstance(value, TRIVIA) else _NODE
-    elif isinstance(value, (list, tuple)):
-        kind = _SEQUENCE
-    else:
-        kind = _OTHER
-    _KINDS[type(value)] = kind
-    return kind
-
-
 def drive(visitor: cst.CSTVisitor, root: cst.CSTNode) -> None:
     """Call ``visitor``'s ``visit_``/``leave_`` methods for ``root`` and every node below it.
 
@@ -134,17 +115,12 @@ def drive(visitor: cst.CSTVisitor, root: cst.CSTNode) -> None:
         children: List[cst.CSTNode] = []
         for name in visited_fields(node_type):
             value = getattr(node, name)
-            kind = _KINDS.get(type(value))
-            if kind is None:
-                kind = _kind(value)
-            if kind is _NODE:
+            kind = FIELD_KINDS.get(type(value)) or classify_field(value)
+            if kind is NODE:
                 children.append(value)
-            elif kind is _SEQUENCE:
+            elif kind is SEQUENCE:
                 for item in value:
-                    item_kind = _KINDS.get(type(item))
-                    if item_kind is None:
-                        item_kind = _kind(item)
-                    if item_kind is _NODE:
+                    if (FIELD_KINDS.get(type(item)) or classify_field(item)) is NODE:
                         children.append(item)
         for child in reversed(children):
             stack.append((child, False))
