@@ -252,7 +252,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "--fixit-packages",
         nargs="*",
         default=["timm"],
-        help="trees to run Fixit on; it is no target, and takes minutes on transformers",
+        help="trees to run Fixit on (default: timm). No target names Fixit, and it takes minutes on transformers",
     )
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")

@@ -40,7 +40,7 @@ def lint_files(
 ) -> List[FileResult]:
     """Lint ``paths`` and return one result a file, in the order given.
 
-    With a ``cache``, files whose bytes it knows are not linted again, and the
+    With a ``cache``, files whose bytes it has an entry for are not linted again, and the
     results of the others are added to it.
     """
     results: List[Optional[FileResult]] = [None] * len(paths)
@@ -128,7 +128,7 @@ def _pooled(function, paths: Sequence[Path], settings: Settings, jobs: int, extr
 
 
 def show_progress(stream=None) -> bool:
-    """Whether a progress bar suits ``stream``: a terminal, outside CI."""
+    """Return whether a progress bar suits ``stream``: a terminal, outside CI."""
     stream = stream if stream is not None else sys.stderr
     if os.environ.get("CI") or os.environ.get("TERM") == "dumb":
         return False

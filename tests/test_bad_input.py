@@ -107,7 +107,7 @@ def test_syntax_error_uses_cpython_position(project, capsys, source):
     assert message_for(found, "broken.py") == f"syntax error: {expected.msg}"
 
 
-def test_syntax_error_in_file_no_rule_reads_is_not_reported(project, capsys):
+def test_syntax_error_in_unread_file_skipped(project, capsys):
     (project / "broken.py").write_text("def forward(self, x)\n    return x\n")
 
     code, found, _ = run_main(["broken.py", "good.py"], capsys)

@@ -55,7 +55,7 @@ def test_statement_count_mismatch_falls_back(monkeypatch):
 
 
 
-def test_fix_edit_lines_count_form_feeds_as_python_does():
+def test_fix_edit_lines_after_form_feed():
     from posenc_lint.config import Settings
 
     source = (

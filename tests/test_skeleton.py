@@ -79,7 +79,7 @@ class Unrelated:
 """
 
 
-def test_cut_keeps_what_rules_read_and_blanks_the_rest():
+def test_cut_blanks_unread_definitions():
     assert kept_names(MODULE) == ["sincos_table", "Encoder", "Base", "Child"]
 
 
@@ -114,7 +114,7 @@ def test_cut_keeps_bases_and_helpers_of_kept_code():
     assert kept_names(source) == ["make", "Layer", "PositionalEncoding"]
 
 
-def test_parameter_changed_in_forward_keeps_the_class_and_its_base():
+def test_cut_keeps_parameter_change_and_base():
     source = """\
     import torch
     from torch import nn
@@ -203,7 +203,7 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("code, index, block", EXAMPLES, ids=lambda value: str(value)[:20])
-def test_rule_example_findings_are_the_same_with_the_cut(code, index, block):
+def test_cut_keeps_rule_example_findings(code, index, block):
     # Padding classes around the example give the cut something to remove.
     padded = (
         "import torch\n\n\nclass Before:\n    pass\n\n\n"
@@ -214,7 +214,7 @@ def test_rule_example_findings_are_the_same_with_the_cut(code, index, block):
     assert with_cut == whole
 
 
-def test_position_name_as_a_parameter_only_needs_a_parameter_nearby():
+def test_cut_bare_position_name_needs_parameter():
     source = """\
     import torch
     from torch import nn
